@@ -1,0 +1,155 @@
+"""``load(name, ...)``: every dataset dlscope knows, as tensors on a device.
+
+* ``mnist1d`` — Greydanus 2020's MNIST-1D, generated offline from its seed by the
+  ``mnist1d`` package (4000 train / 1000 test, 40 features, 10 classes): the embedded
+  default, a real benchmark that trains on a CPU in seconds.
+* ``mnist``, ``fashion-mnist`` — the official IDX files; ``cifar10`` — the python
+  batches or the ``.npz`` arrays. Read from ``<root>/<name>/``; pixels scaled to [0, 1]
+  and standardized per channel with the full training set's mean and std.
+* ``gaussian-mixture``, ``teacher`` — synthetic, seeded (see their docstrings).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import Dataset, stratified_indices
+from .fetch import SOURCES, default_root, verify
+from .files import read_cifar_batches, read_cifar_npz, read_idx
+
+__all__ = ["load", "NAMES", "MissingDataError"]
+
+NAMES = ("mnist1d", "mnist", "fashion-mnist", "cifar10", "gaussian-mixture", "teacher")
+
+
+class MissingDataError(FileNotFoundError):
+    """A dataset file is absent or corrupt; the message says where and how to get it."""
+
+
+def _need(folder: Path, fname: str, name: str, fmt: str) -> Path:
+    path = folder / fname
+    checksum = SOURCES[name].formats[fmt].get(fname) if name in SOURCES else None
+    if not path.exists():
+        raise MissingDataError(
+            f"{name}: file {fname!r} not found in {folder} (root from --root, $DLSCOPE_DATA or "
+            f"~/.cache/dlscope); get it with: dlscope data fetch {name}")
+    if checksum is not None and not verify(path, checksum):
+        raise MissingDataError(
+            f"{name}: file {path} is corrupt or truncated (checksum mismatch {checksum}); delete it and "
+            f"run: dlscope data fetch {name}")
+    return path
+
+
+def _images(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
+    """uint8 NHW or NHWC -> float32 NCHW, standardized per channel."""
+    x = x.astype(np.float32) / 255.0
+    if x.ndim == 3:
+        x = x[:, None]
+    else:
+        x = x.transpose(0, 3, 1, 2)
+    x = (x - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of uint8 images scaled to [0, 1] (NHW: one channel; NHWC: three)."""
+    xf = x.astype(np.float64) / 255.0
+    if x.ndim == 3:
+        return np.array([xf.mean()], np.float32), np.array([xf.std()], np.float32)
+    return xf.mean(axis=(0, 1, 2)).astype(np.float32), xf.std(axis=(0, 1, 2)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _raw(name: str, root: str):
+    """Full train/test arrays of a file-backed dataset (cached: CIFAR's npz takes ~10 s to inflate)."""
+    folder = Path(root) / name
+    if name in ("mnist", "fashion-mnist"):
+        xtr = read_idx(_need(folder, "train-images-idx3-ubyte.gz", name, "idx"))
+        ytr = read_idx(_need(folder, "train-labels-idx1-ubyte.gz", name, "idx"))
+        xte = read_idx(_need(folder, "t10k-images-idx3-ubyte.gz", name, "idx"))
+        yte = read_idx(_need(folder, "t10k-labels-idx1-ubyte.gz", name, "idx"))
+        files = "idx"
+    elif name == "cifar10":
+        if (folder / "cifar10_test.npz").exists() or not (folder / "cifar-10-batches-py").exists():
+            xtr, ytr = read_cifar_npz(_need(folder, "cifar10_train.npz", name, "npz"))
+            xte, yte = read_cifar_npz(_need(folder, "cifar10_test.npz", name, "npz"))
+            files = "npz"
+        else:
+            xtr, ytr = read_cifar_batches(folder / "cifar-10-batches-py", "train")
+            xte, yte = read_cifar_batches(folder / "cifar-10-batches-py", "test")
+            files = "python"
+    else:
+        raise KeyError(name)
+    mean, std = _channel_stats(xtr)
+    return (_images(xtr, mean, std), torch.as_tensor(ytr.astype(np.int64)),
+            _images(xte, mean, std), torch.as_tensor(yte.astype(np.int64)), files)
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist1d(seed: int):
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed = seed
+    d = make_dataset(args)
+    return (torch.tensor(d["x"], dtype=torch.float32), torch.tensor(d["y"], dtype=torch.int64),
+            torch.tensor(d["x_test"], dtype=torch.float32), torch.tensor(d["y_test"], dtype=torch.int64))
+
+
+def _gaussian_mixture(n: int, seed: int, dim: int = 20, classes: int = 4, sep: float = 2.0):
+    """k isotropic unit Gaussians in R^d whose means are ``sep`` times seeded unit-norm-scaled vectors."""
+    g = torch.Generator().manual_seed(seed)
+    means = torch.randn(classes, dim, generator=g)
+    means = sep * means / means.norm(dim=1, keepdim=True)
+    gd = torch.Generator().manual_seed(seed + 1)
+    y = torch.randint(classes, (n,), generator=gd)
+    x = means[y] + torch.randn(n, dim, generator=gd)
+    return x, y, classes
+
+
+def _teacher(n: int, seed: int, dim: int = 20, classes: int = 10, width: int = 64):
+    """Labels from a seeded random two-layer ReLU teacher, y = argmax W2 relu(W1 x), x ~ N(0, I)."""
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(width, dim, generator=g) / dim ** 0.5
+    w2 = torch.randn(classes, width, generator=g) / width ** 0.5
+    gd = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(n, dim, generator=gd)
+    y = (torch.relu(x @ w1.T) @ w2.T).argmax(1)
+    return x, y, classes
+
+
+def load(name: str, *, root: str | Path | None = None, n_train: int | None = None, n_test: int | None = None,
+         seed: int = 0, device: str | torch.device = "cpu") -> Dataset:
+    """Load dataset ``name``; optional stratified, seeded subsets of ``n_train`` / ``n_test`` examples.
+
+    ``seed`` picks the subsets (and generates ``mnist1d`` / the synthetic sets: mnist1d's
+    published data uses its own seed 42, kept when ``seed=0``).
+    """
+    if name not in NAMES:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+    root = Path(root) if root is not None else default_root()
+    meta: dict = {"source": name, "seed": seed}
+    if name == "mnist1d":
+        xtr, ytr, xte, yte = _mnist1d(42 if seed == 0 else seed)
+        meta["generator"] = "mnist1d.make_dataset"
+        classes = 10
+    elif name in ("gaussian-mixture", "teacher"):
+        make = _gaussian_mixture if name == "gaussian-mixture" else _teacher
+        xtr, ytr, classes = make(n_train or 2000, seed)
+        xte, yte, _ = make(n_test or 1000, seed + 7919)
+    else:
+        xtr, ytr, xte, yte, files = _raw(name, str(root))
+        meta.update(root=str(root), files=files)
+        classes = 10
+    if n_train is not None and n_train < len(ytr):
+        idx = stratified_indices(ytr, n_train, seed)
+        xtr, ytr = xtr[idx], ytr[idx]
+    if n_test is not None and n_test < len(yte):
+        idx = stratified_indices(yte, n_test, seed + 1)
+        xte, yte = xte[idx], yte[idx]
+    meta.update(n_train=len(ytr), n_test=len(yte))
+    ds = Dataset(name, xtr.contiguous(), ytr.contiguous(), xte.contiguous(), yte.contiguous(), classes, meta)
+    return ds.to(device) if str(device) != "cpu" else ds

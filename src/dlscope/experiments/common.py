@@ -1,0 +1,47 @@
+"""Helpers the presets share: training one named model into ``OUT/runs/<name>``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .. import models
+from ..data.dataset import Dataset
+from ..train import TrainConfig, fit
+from .base import Progress
+
+__all__ = ["train_model", "size_kwargs"]
+
+
+def size_kwargs(model: str, width: int, depth: int) -> dict:
+    """A preset's width/depth knobs mapped onto ``models.build`` options.
+
+    mlp: ``depth`` hidden layers of ``width`` units; cnn: ``depth`` conv blocks of ``width``
+    channels and hidden layers of 8·width and 4·width units (Zhang et al.'s AlexNet-small
+    uses 384 and 192); conv1d: ``depth`` layers of ``width`` channels;
+    resnet: depth 6n+2 and base width multiplier 1; others: their defaults.
+    """
+    if model == "mlp":
+        return {"widths": (width,) * depth}
+    if model == "cnn":
+        return {"channels": (width,) * depth, "fc": (8 * width, 4 * width)}
+    if model == "conv1d":
+        return {"channels": width, "layers": depth}
+    if model == "resnet":
+        return {"depth": depth}
+    return {}
+
+
+def train_model(out: Path, name: str, dataset: Dataset, model: str, model_kw: dict, train_cfg: TrainConfig,
+                progress: Optional[Progress] = None, probes=None):
+    """Build ``model`` under ``torch.manual_seed(train_cfg.seed)`` and fit it into ``out/runs/name``.
+
+    Returns (model, RunResult). A finished run is loaded, not retrained.
+    """
+    torch.manual_seed(train_cfg.seed)
+    net = models.build(model, input_shape=dataset.input_shape, num_classes=dataset.num_classes, **model_kw)
+    cb = (lambda s, t: progress(name, s, t)) if progress else None
+    result = fit(net, dataset, train_cfg, run_dir=out / "runs" / name, progress=cb, probes=probes,
+                 extra_config={"model_build": {"name": model, **model_kw}})
+    return net, result

@@ -1,0 +1,1 @@
+"""Reports: figures and the HTML/Markdown page of a preset run."""

@@ -1,0 +1,9 @@
+"""Training: ``fit(model, dataset, TrainConfig(...), run_dir=...)`` — SGD in one readable loop."""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .loop import RunResult, evaluate, fit, loss_function
+from .rundir import RunDir, environment, read_json, write_json
+from .schedules import learning_rate
+
+__all__ = ["fit", "TrainConfig", "RunResult", "evaluate", "loss_function", "learning_rate", "RunDir",
+           "environment", "save_checkpoint", "load_checkpoint", "read_json", "write_json"]

@@ -1,0 +1,43 @@
+"""The training recipe: one frozen dataclass, every field with its unit (STYLE #9)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+__all__ = ["TrainConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    max_steps: int = 2000            # SGD steps (the budget); one step = one minibatch
+    batch_size: int = 128            # examples per step
+    lr: float = 0.01                 # base learning rate η
+    momentum: float = 0.9            # heavy-ball momentum (Zhang et al. 2017 use 0.9)
+    nesterov: bool = False
+    weight_decay: float = 0.0        # L2 coefficient added to the gradient (SGD's weight_decay)
+    schedule: str = "constant"       # constant | step | exponential | multistep | cosine
+    lr_decay: float = 0.95           # exponential: ×lr_decay per epoch (Zhang et al.); step: ×lr_decay every step_epochs
+    step_epochs: float = 30.0        # step schedule period, in epochs
+    milestones: tuple = ()           # multistep: epochs at which η is divided by 10 (e.g. (100, 150), He et al. 2016)
+    loss: str = "ce"                 # ce (cross-entropy) | mse (squared loss on one-hot targets)
+    augment: bool = False            # random crop (pad 4) + horizontal flip for images; random shift for 1-D
+    eval_every: int = 100            # steps between evaluation points (full train and test sets)
+    eval_batch: int = 4096           # batch size for evaluation passes (memory only, no effect on values)
+    target_train_acc: Optional[float] = None  # stop at the first eval point with train accuracy ≥ this
+    seed: int = 0                    # seeds batch order, augmentation and dropout
+    device: str = "cpu"              # cpu | cuda | cuda:N
+    dtype: str = "float32"           # float32 | float64
+    amp_bf16: bool = False           # bfloat16 autocast for forward/backward (CUDA)
+
+    def __post_init__(self):
+        if self.schedule not in ("constant", "step", "exponential", "multistep", "cosine"):
+            raise ValueError(f"schedule must be constant|step|exponential|multistep|cosine, got {self.schedule!r}")
+        if self.loss not in ("ce", "mse"):
+            raise ValueError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        for f in ("max_steps", "batch_size", "eval_every", "eval_batch"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be ≥ 1, got {getattr(self, f)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")

@@ -1,0 +1,136 @@
+"""The run directory (DESIGN.md): everything a result needs to be trusted and resumed.
+
+```
+config.json            the full configuration (model, data, training, preset)
+env.json               python/torch/numpy versions, platform, device, dtype, threads, git sha, data hash
+metrics.jsonl          one JSON object per evaluation point
+checkpoint.safetensors model state + optimizer state + step, one file (atomic)
+summary.json           final metrics and, for presets, the "claims" list; its presence marks "finished"
+figures/               PNGs
+```
+Every file except ``metrics.jsonl`` is written to a temporary name and renamed into
+place, so a kill at any moment leaves either the old or the new version. Appended
+metric lines past the checkpoint's step are dropped on resume (a torn last line too).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..measure.result import to_jsonable
+
+__all__ = ["atomic_write_text", "write_json", "read_json", "environment", "RunDir"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text())
+
+
+def _git_sha() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str = "cpu", dtype: str = "float32", data_hash: str | None = None) -> dict:
+    """Provenance of a run (STYLE #12)."""
+    from .. import __version__
+
+    dev = torch.device(device)
+    env = {
+        "dlscope": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": str(dev),
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "cpu",
+        "dtype": dtype,
+        "torch_threads": torch.get_num_threads(),
+        "git_sha": _git_sha(),
+        "data_hash": data_hash,
+    }
+    return env
+
+
+class RunDir:
+    """Reads and writes one run directory."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    config = property(lambda self: self.path / "config.json")
+    env = property(lambda self: self.path / "env.json")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    summary = property(lambda self: self.path / "summary.json")
+    checkpoint = property(lambda self: self.path / "checkpoint.safetensors")
+    figures = property(lambda self: self.path / "figures")
+
+    def finished(self) -> bool:
+        return self.summary.exists()
+
+    def start(self, config: dict, env: dict) -> None:
+        """Begin a fresh run: write config and env, clear stale metrics."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.config.exists():
+            old = read_json(self.config)
+            if old != to_jsonable(config):
+                raise RuntimeError(f"{self.path} holds a run with a different configuration; use another --out")
+        write_json(self.config, config)
+        write_json(self.env, env)
+        self.metrics.unlink(missing_ok=True)
+
+    def check_config(self, config: dict) -> None:
+        if self.config.exists() and read_json(self.config) != to_jsonable(config):
+            raise RuntimeError(f"{self.path} holds a run with a different configuration; use another --out")
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(to_jsonable(row)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self, upto_step: int | None = None) -> list[dict]:
+        rows = []
+        if self.metrics.exists():
+            for line in self.metrics.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:  # a line torn by a kill
+                    continue
+                if upto_step is None or row.get("step", 0) <= upto_step:
+                    rows.append(row)
+        return rows
+
+    def rewrite_metrics(self, rows: list[dict]) -> None:
+        atomic_write_text(self.metrics, "".join(json.dumps(to_jsonable(r)) + "\n" for r in rows))
