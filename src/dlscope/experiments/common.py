@@ -11,7 +11,24 @@ from ..data.dataset import Dataset
 from ..train import TrainConfig, fit
 from .base import Progress
 
-__all__ = ["train_model", "size_kwargs"]
+__all__ = ["train_model", "size_kwargs", "check_common"]
+
+
+def check_common(cfg) -> None:
+    """Validate the fields presets share (data, model, training recipe) before anything runs.
+
+    Called from a preset Config's ``__post_init__`` so that ``--set`` mistakes fail at once,
+    with nothing written. A Config with a ``train_config()`` method has it built here too,
+    which runs :class:`TrainConfig`'s own checks.
+    """
+    from ..data import NAMES
+
+    if getattr(cfg, "data", None) is not None and cfg.data not in NAMES:
+        raise ValueError(f"unknown dataset {cfg.data!r}; choose one of {', '.join(NAMES)}")
+    if getattr(cfg, "model", None) is not None and cfg.model not in models.MODELS:
+        raise ValueError(f"unknown model {cfg.model!r}; choose one of {', '.join(models.MODELS)}")
+    if hasattr(cfg, "train_config"):
+        cfg.train_config()
 
 
 def size_kwargs(model: str, width: int, depth: int) -> dict:

@@ -24,7 +24,7 @@ from .. import data as D
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import size_kwargs, train_model
+from .common import check_common, size_kwargs, train_model
 
 VARIANTS = ("true_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")
 
@@ -52,6 +52,17 @@ class Config:
     device: str = "cpu"                # cpu | cuda
     chance_tolerance: float = 0.03     # |test error at p=1 − (1 − 1/C)| allowed, in absolute error
 
+    def __post_init__(self):
+        check_common(self)
+        bad = [v for v in self.variants if v not in D.KINDS]
+        if bad or any(not 0 <= p <= 1 for p in self.fractions):
+            raise ValueError(f"variants must be among {', '.join(D.KINDS)} and fractions in [0, 1]")
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
+                           weight_decay=self.weight_decay, schedule=self.schedule, eval_every=self.eval_every,
+                           target_train_acc=self.target_train_acc, seed=self.seed, device=self.device)
+
 
 QUICK = dict(n_train=2000, n_test=1000, max_steps=4000, eval_every=25)
 
@@ -66,9 +77,7 @@ def _run_name(kind: str, p: float) -> str:
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed)
-    tc = TrainConfig(max_steps=cfg.max_steps, batch_size=cfg.batch_size, lr=cfg.lr, momentum=cfg.momentum,
-                     weight_decay=cfg.weight_decay, schedule=cfg.schedule, eval_every=cfg.eval_every,
-                     target_train_acc=cfg.target_train_acc, seed=cfg.seed, device=cfg.device)
+    tc = cfg.train_config()
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     jobs = [(v, 1.0 if v != "true_labels" else 0.0) for v in cfg.variants]
     jobs += [("random_labels", p) for p in cfg.fractions if 0.0 < p < 1.0]
