@@ -122,3 +122,10 @@ def test_float64_and_eval_is_batch_invariant(small):
     assert a[1] == b[1] and math.isclose(a[0], b[0], rel_tol=1e-12)
     r = fit(_model(small), small, TrainConfig(max_steps=5, eval_every=5, dtype="float64"))
     assert r.final["step"] == 5
+
+
+def test_stops_at_target_loss(small):
+    r = fit(_model(small), small, TrainConfig(max_steps=3000, batch_size=64, lr=0.05, eval_every=10,
+                                              target_train_loss=0.5))
+    assert r.final["train_loss"] <= 0.5 < r.metrics[-2]["train_loss"]
+    assert r.steps_to_fit == r.steps

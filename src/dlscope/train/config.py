@@ -24,6 +24,7 @@ class TrainConfig:
     eval_every: int = 100            # steps between evaluation points (full train and test sets)
     eval_batch: int = 4096           # batch size for evaluation passes (memory only, no effect on values)
     target_train_acc: Optional[float] = None  # stop at the first eval point with train accuracy ≥ this
+    target_train_loss: Optional[float] = None  # or with train loss ≤ this (Jiang et al. 2020 train to CE 0.01)
     seed: int = 0                    # seeds batch order, augmentation and dropout
     device: str = "cpu"              # cpu | cuda | cuda:N
     dtype: str = "float32"           # float32 | float64

@@ -92,6 +92,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     maps a name to ``f(model, dataset) -> dict`` called at each evaluation point (e.g.
     λ_max of the Hessian); their values go into the metrics row under that name.
     ``progress(step, max_steps)`` is called after each step (the CLI's progress bar).
+    Training stops at the first evaluation point that reaches ``target_train_acc`` or
+    ``target_train_loss``; that step is the run's ``steps_to_fit``.
     The global torch RNG is re-seeded from (seed, step) at every step.
     """
     cfg = config
@@ -128,8 +130,11 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             rd.start(full_config, environment(str(device), cfg.dtype, ds.hash))
 
     t0 = time.perf_counter()
-    steps_to_fit = next((m["step"] for m in metrics if cfg.target_train_acc is not None
-                         and m["train_acc"] >= cfg.target_train_acc), None)
+    def reached(m: dict) -> bool:
+        return ((cfg.target_train_acc is not None and m["train_acc"] >= cfg.target_train_acc)
+                or (cfg.target_train_loss is not None and m["train_loss"] <= cfg.target_train_loss))
+
+    steps_to_fit = next((m["step"] for m in metrics if reached(m)), None)
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16)
@@ -169,7 +174,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             metrics.append(row)
             batch_loss_sum.zero_()
             batch_count = 0
-            if cfg.target_train_acc is not None and train_acc >= cfg.target_train_acc:
+            if reached(row):
                 steps_to_fit = step
             if rd is not None:
                 rd.append_metrics(row)
