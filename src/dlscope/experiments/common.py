@@ -11,7 +11,15 @@ from ..data.dataset import Dataset
 from ..train import TrainConfig, fit
 from .base import Progress
 
-__all__ = ["train_model", "size_kwargs", "check_common"]
+__all__ = ["train_model", "size_kwargs", "check_common", "mean_std"]
+
+
+def mean_std(values) -> tuple[float, float]:
+    """(mean, sample standard deviation) rounded for reports; std is 0 for a single value."""
+    import numpy as np
+
+    v = np.asarray(list(values), dtype=float)
+    return (round(float(v.mean()), 6), round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 6))
 
 
 def check_common(cfg) -> None:
