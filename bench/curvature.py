@@ -198,6 +198,7 @@ def main():
         return fn
 
     trace_rows("dlscope Hutch++", ours_tr("hutch++"))
+    trace_rows("dlscope XTrace", ours_tr("xtrace"))
     trace_rows("dlscope Hutchinson", ours_tr("hutchinson"))
     trace_rows("PyHessian Hutchinson", lambda sd: (float(np.mean(PyHessian(model, ce, data=(x, y), cuda=args.device == "cuda")
                                                                    .trace(maxIter=100, tol=0.0))), None))

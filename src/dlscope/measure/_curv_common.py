@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Callable, Iterable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -141,19 +141,6 @@ def snapshot(model: nn.Module) -> tuple[dict, dict]:
     return params, buffers
 
 
-def batched_loss(model, loss_fn: Callable, batches, weights, tensors_fn: Callable[[], dict]):
-    """Σ_b w_b loss_fn(f(x_b), y_b), with a fresh tensor dict per batch (buffers may be updated)."""
-    total = 0.0
-    for (x, y), w in zip(batches, weights):
-        total = total + w * loss_fn(call(model, tensors_fn(), x), y)
-    return total
-
-
 def classification_error(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Fraction of examples whose arg-max output is not the target class."""
     return (outputs.argmax(-1) != targets).to(outputs.dtype).mean()
-
-
-def iter_chunks(n: int, size: int) -> Iterable[slice]:
-    for i in range(0, n, size):
-        yield slice(i, min(n, i + size))

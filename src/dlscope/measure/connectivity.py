@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._curv_common import ParamSpace, call, data_hash, mode_settings, snapshot, using_mode
+from ._curv_common import call, data_hash, mode_settings, snapshot, using_mode
 from ._evaluate import Evaluator, barrier
 from .result import Result
 

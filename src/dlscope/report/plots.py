@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["save", "zhang_figure1", "keskar_figure"]
+__all__ = ["save", "zhang_figure1", "keskar_figure", "paths_figure", "temperature_figure"]
 
 _LABELS = {"true_labels": "true labels", "random_labels": "random labels", "shuffled_pixels": "shuffled pixels",
            "random_pixels": "random pixels", "gaussian": "Gaussian"}
@@ -78,5 +78,41 @@ def keskar_figure(rows: list, line: dict, small: int, large: int):
     ax.set_yscale("log")
     ax.legend()
     ax.set_title("sharpness of the two solutions")
+    fig.tight_layout()
+    return fig
+
+
+def paths_figure(paths: dict):
+    """Training loss and error along each path between two minima (Garipov et al. 2018, Fig. 1).
+    ``paths`` maps a name to (t, losses, errors)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for name, (t, losses, errors) in paths.items():
+        axes[0].plot(t, [float(v) for v in losses], label=name)
+        if errors is not None:
+            axes[1].plot(t, [float(v) for v in errors], label=name)
+    axes[0].set(xlabel="t along the path", ylabel="training loss", yscale="log", title="loss along the path")
+    axes[1].set(xlabel="t along the path", ylabel="training error", title="error along the path")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def temperature_figure(rows: list):
+    """λ_max and test accuracy against the SGD temperature η/B (Jastrzębski et al. 2017, Fig. 2);
+    markers by batch size, hollow where the run did not reach the target loss."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    batches = sorted({r["batch"] for r in rows})
+    for i, b in enumerate(batches):
+        rs = sorted((r for r in rows if r["batch"] == b), key=lambda r: r["lr_over_B"])
+        for ax, key in zip(axes, ("lambda_max", "test_acc")):
+            x = [r["lr_over_B"] for r in rs]
+            ax.plot(x, [r[key] for r in rs], "-", color=f"C{i}", alpha=0.5)
+            for r in rs:
+                ax.plot(r["lr_over_B"], r[key], "o", color=f"C{i}", mfc=f"C{i}" if r["fitted"] else "none",
+                        label=f"B={b}" if r is rs[0] else None)
+    axes[0].set(xscale="log", yscale="log", xlabel="η / B", ylabel="λ_max of the Hessian", title="sharpness")
+    axes[1].set(xscale="log", xlabel="η / B", ylabel="test accuracy", title="generalization")
+    axes[0].legend()
     fig.tight_layout()
     return fig
