@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["save", "zhang_figure1", "keskar_figure", "paths_figure", "temperature_figure"]
+__all__ = ["save", "zhang_figure1", "keskar_figure", "paths_figure", "temperature_figure", "saddles_figure", "landscape_figure"]
 
 _LABELS = {"true_labels": "true labels", "random_labels": "random labels", "shuffled_pixels": "shuffled pixels",
            "random_pixels": "random pixels", "gaussian": "Gaussian"}
@@ -115,4 +115,37 @@ def temperature_figure(rows: list):
     axes[1].set(xscale="log", xlabel="η / B", ylabel="test accuracy", title="generalization")
     axes[0].legend()
     fig.tight_layout()
+    return fig
+
+
+def saddles_figure(trajectory: list, critical: list):
+    """Index α against training loss ε (Dauphin et al. 2014, Fig. 1): critical points found by
+    minimizing ‖∇L‖² and the points of the SGD trajectory."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot([t["train_loss"] for t in trajectory], [t["index"] for t in trajectory], "o-", color="C0", alpha=0.6,
+            label="SGD trajectory")
+    sc = ax.scatter([c["loss"] for c in critical], [c["index"] for c in critical], c=[c["grad_norm"] for c in critical],
+                    cmap="viridis", marker="s", s=50, label="critical points (min ‖∇L‖²)", zorder=3)
+    fig.colorbar(sc, ax=ax, label="‖∇L‖ at the point")
+    ax.set(xscale="log", xlabel="training loss ε", ylabel="index α (fraction of negative eigenvalues)",
+           title="index vs loss")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def landscape_figure(slices: dict):
+    """Contours of log training loss on 2-D filter-normalized slices (Li et al. 2018, Fig. 5).
+    ``slices`` maps a name to (alphas, betas, losses[i, j])."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(slices), figsize=(5.5 * len(slices), 4.8), squeeze=False)
+    zs = [np.log10(np.asarray(z)) for _, _, z in slices.values()]
+    levels = np.linspace(min(z.min() for z in zs), max(z.max() for z in zs), 30)
+    for ax, (name, (a, b, _)), z in zip(axes[0], slices.items(), zs):
+        cs = ax.contourf(a, b, z.T, levels=levels, cmap="viridis")
+        ax.contour(a, b, z.T, levels=levels[::3], colors="k", linewidths=0.4)
+        ax.plot([0], [0], "r*", ms=10)
+        ax.set(xlabel="α (direction 1)", ylabel="β (direction 2)", title=f"{name}: log10 training loss")
+    fig.colorbar(cs, ax=axes[0].tolist(), label="log10 loss")
     return fig
