@@ -3,6 +3,7 @@ landscape slices, mode connectivity, in-training probes."""
 from ._curv_common import classification_error
 from .alignment import weight_matching
 from .connectivity import barrier, find_path
+from .critical import hessian_index, minimize_gradient_norm
 from .curvature import CurvatureOperator, as_operator, ggn, hessian
 from .density import negative_fraction, spectral_density
 from .landscape import interpolate, landscape_directions, slice_1d, slice_2d
@@ -20,4 +21,5 @@ __all__ = [
     "slice_1d", "slice_2d", "interpolate", "landscape_directions",
     "find_path", "barrier", "weight_matching", "classification_error",
     "edge_of_stability", "gradient_noise",
+    "hessian_index", "minimize_gradient_norm",
 ]
