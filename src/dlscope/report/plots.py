@@ -139,7 +139,7 @@ def landscape_figure(slices: dict):
     ``slices`` maps a name to (alphas, betas, losses[i, j])."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, len(slices), figsize=(5.5 * len(slices), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(slices), figsize=(5.8 * len(slices), 4.8), squeeze=False, layout="constrained")
     zs = [np.log10(np.asarray(z)) for _, _, z in slices.values()]
     levels = np.linspace(min(z.min() for z in zs), max(z.max() for z in zs), 30)
     for ax, (name, (a, b, _)), z in zip(axes[0], slices.items(), zs):
