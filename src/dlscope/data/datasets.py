@@ -125,15 +125,16 @@ def load(name: str, *, root: str | Path | None = None, n_train: int | None = Non
          seed: int = 0, device: str | torch.device = "cpu") -> Dataset:
     """Load dataset ``name``; optional stratified, seeded subsets of ``n_train`` / ``n_test`` examples.
 
-    ``seed`` picks the subsets (and generates ``mnist1d`` / the synthetic sets: mnist1d's
-    published data uses its own seed 42, kept when ``seed=0``).
+    ``seed`` picks the subsets and generates the synthetic sets. ``mnist1d`` is always the
+    published dataset (generated with its own seed 42), so different seeds give different
+    subsets of the same data, never different data.
     """
     if name not in NAMES:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
     root = Path(root) if root is not None else default_root()
     meta: dict = {"source": name, "seed": seed}
     if name == "mnist1d":
-        xtr, ytr, xte, yte = _mnist1d(42 if seed == 0 else seed)
+        xtr, ytr, xte, yte = _mnist1d(42)
         meta["generator"] = "mnist1d.make_dataset"
         classes = 10
     elif name in ("gaussian-mixture", "teacher"):

@@ -1,0 +1,211 @@
+"""``bartlett2017-spectral-margins`` — Bartlett, Foster & Telgarsky, "Spectrally-normalized margin
+bounds for neural networks", NeurIPS 2017, Figures 1–2 and §1.
+
+The same network, from the same initialization with the same SGD recipe, trained for the same
+number of steps on the true labels and on uniformly random labels. At every evaluation point a
+probe logs the spectral complexity
+
+    R_A = (∏ᵢ ρᵢ‖Aᵢ‖_σ) · (Σᵢ ‖Aᵢᵀ‖_{2,1}^{2/3} / ‖Aᵢ‖_σ^{2/3})^{3/2}     (reference M_i = 0)
+
+and the spectral product ∏‖Aᵢ‖_σ (their Fig. 1 follows these "Lipschitz constants" across
+epochs, marking the first epoch of zero training error); after training, the training-set
+margins M(f(x), y) = f(x)_y − max_{j≠y} f(x)_j and the normalized margins M / (R_A ‖X‖_F / n)
+(their Fig. 2 plots both densities). Checked here:
+
+1. the raw margin distributions of the two nets overlap more than the normalized ones —
+   separation is |2·AUC − 1|, AUC = P(M_true > M_random) over pairs of training points;
+2. the random-label net's normalized margins are smaller (median ratio random/true < 1);
+3. R_A grows faster when fitting random labels: from the same initialization, after the same
+   number of steps, it is larger (the fraction of evaluation points where it is larger is
+   reported too — early on the true-label net's R_A can grow faster);
+4. the complexity term of the bound, ‖X‖_F R_A / (γ n) at γ = the 10th-percentile margin, is
+   larger for the random-label net, as its test error is. The bound itself with explicit
+   constants (:func:`spectral_margin_bound`) and the VC bound (:func:`vc_bound`, piecewise-linear
+   VC dimension) are printed next to the test errors; on these nets both are vacuous (the
+   Dudley term saturates at its trivial value), so their values cannot order the nets.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from scipy import stats
+
+from .. import data as D
+from .. import models
+from ..measure import (margins, normalized_margins, spectral_complexity, spectral_margin_bound, vc_bound,
+                       vc_dimension_bounds)
+from ..report import plots
+from ..report import plots_generalization as gplots
+from ..train import TrainConfig
+from .base import Claim, Preset, Progress, register
+from .common import check_common, mean_std, size_kwargs, train_model
+
+LABELS = ("true_labels", "random_labels")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: str = "mnist1d"              # mnist1d embedded; mnist, cifar10 from files (the paper: cifar10, mnist)
+    data_root: Optional[str] = None    # folder holding <data>/ files (default $DLSCOPE_DATA, ~/.cache/dlscope)
+    n_train: Optional[int] = None      # stratified training subset (None: all)
+    n_test: Optional[int] = None       # stratified test subset (None: all)
+    model: str = "cnn"                 # the paper: AlexNet on cifar10; cnn is Zhang et al.'s AlexNet-small
+    width: int = 32                    # cnn: channels per conv block, FC 8w and 4w
+    depth: int = 2                     # cnn: conv blocks
+    lr: float = 0.02                   # SGD step size (the zhang2017 recipe: the same nets, the same fit)
+    momentum: float = 0.9
+    batch_size: int = 128
+    weight_decay: float = 0.0          # none: the bound must explain generalization without it
+    max_steps: int = 4000              # both nets train this many SGD steps: Fig. 1 follows both for the same
+                                       # epochs, past zero training error (mnist1d random labels fit at ≈ 2500)
+    eval_every: int = 50               # steps between evaluation points (and R_A probes)
+    fit_acc: float = 0.99              # "fitted": training accuracy ≥ this (marks the first-fit step, no early stop)
+    seeds: tuple[int, ...] = (0, 1)    # one true/random pair per seed (init, SGD order, random labels)
+    delta: float = 0.05                # confidence 1 − δ of the printed bounds
+    device: str = "cpu"                # cpu | cuda
+
+    def __post_init__(self):
+        check_common(self)
+        if not self.seeds or not 0 < self.delta < 1:
+            raise ValueError("seeds must be non-empty and delta in (0, 1)")
+
+    def train_config(self, seed: int = 0) -> TrainConfig:
+        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
+                           weight_decay=self.weight_decay, eval_every=self.eval_every, seed=seed,
+                           device=self.device)
+
+
+QUICK = dict(n_train=2000, n_test=1000, seeds=(0,), max_steps=1600)
+
+
+def _complexity_probe(model, ds) -> dict:
+    """R_A (M_i = 0) and ∏ρ_i‖A_i‖_σ at an evaluation point, logged into metrics.jsonl."""
+    r = spectral_complexity(model, ds.input_shape)
+    return {"R_A": float(r), "prod_spec": r.extra["prod_spec"]}
+
+
+def _separation(a: np.ndarray, b: np.ndarray) -> float:
+    """|2·AUC − 1| with AUC = P(a > b) + ½P(a = b) (Mann–Whitney): 0 identical, 1 disjoint."""
+    auc = stats.mannwhitneyu(a, b).statistic / (len(a) * len(b))
+    return abs(2.0 * float(auc) - 1.0)
+
+
+def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
+    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
+    rows, curves, dists = [], {}, {}
+    for seed in cfg.seeds:
+        torch.manual_seed(seed)  # the initialization train_model draws: R_A at step 0
+        init = models.build(cfg.model, input_shape=ds.input_shape, num_classes=ds.num_classes, **mkw)
+        c0 = _complexity_probe(init, ds)
+        for kind in LABELS:
+            name = f"{kind}_seed{seed}"
+            dsc = D.corrupt(ds, kind, seed=seed)
+            net, res = train_model(out, name, dsc, cfg.model, mkw, cfg.train_config(seed), progress,
+                                   probes={"complexity": _complexity_probe})
+            x, y = dsc.x_train.to(cfg.device), dsc.y_train.to(cfg.device)
+            comp = spectral_complexity(net, ds.input_shape)
+            raw = margins(net, x, y).cpu().numpy()
+            norm = normalized_margins(net, x, y, complexity=comp).cpu().numpy()
+            bound = spectral_margin_bound(net, x, y, complexity=comp, delta=cfg.delta)
+            vcd = vc_dimension_bounds(net, ds.input_shape).value["piecewise_linear_upper"]
+            train_err = 1 - res.final["train_acc"]
+            first_fit = next((m["step"] for m in res.metrics if m["train_acc"] >= cfg.fit_acc), None)
+            gamma10 = float(np.quantile(raw, 0.1))
+            vcb = vc_bound(vcd, ds.n_train, delta=cfg.delta, train_error=train_err, num_classes=ds.num_classes)
+            curves[name] = [(0, c0["R_A"], c0["prod_spec"])] + [
+                (m["step"], m["complexity"]["R_A"], m["complexity"]["prod_spec"]) for m in res.metrics]
+            dists[name] = (raw, norm)
+            rows.append({"run": name, "labels": kind, "seed": seed, "steps": res.steps,
+                         "first_fit_step": first_fit, "fitted": res.final["train_acc"] >= cfg.fit_acc,
+                         "train_error": round(train_err, 4),
+                         "test_error": round(1 - res.final["test_acc"], 4),
+                         "R_A_init": c0["R_A"], "R_A": float(comp), "prod_spec": comp.extra["prod_spec"],
+                         "median_margin": float(np.median(raw)), "median_normalized_margin": float(np.median(norm)),
+                         # the bound's complexity term ‖X‖_F R_A / (γ n) at γ = 10th-percentile margin
+                         "complexity_term": 1 / float(np.quantile(norm, 0.1)) if gamma10 > 0 else math.inf,
+                         "spectral_bound": float(bound), "spectral_bound_vacuous": bound.extra["vacuous"],
+                         "bound_gamma": bound.extra["gamma"], "vc_dim_upper": vcd, "vc_bound": float(vcb),
+                         "vc_bound_vacuous": vcb.extra["vacuous"]})
+    return _report(cfg, ds, rows, curves, dists, out)
+
+
+def _pairs(cfg, rows):
+    by = {r["run"]: r for r in rows}
+    return [(s, by[f"true_labels_seed{s}"], by[f"random_labels_seed{s}"]) for s in cfg.seeds]
+
+
+def _growth(true_curve, rand_curve) -> dict:
+    """R_A of the two runs at the evaluation steps both reached (same init, so equal at step 0)."""
+    t, r = {s: a for s, a, _ in true_curve}, {s: a for s, a, _ in rand_curve}
+    common = sorted(set(t) & set(r) - {0})
+    last = common[-1]
+    return {"step": last, "ratio": r[last] / t[last], "frac_larger": float(np.mean([r[s] > t[s] for s in common]))}
+
+
+def _report(cfg: Config, ds, rows: list, curves: dict, dists: dict, out: Path) -> dict:
+    pairs = _pairs(cfg, rows)
+    sep = {s: {"raw": _separation(dists[f"true_labels_seed{s}"][0], dists[f"random_labels_seed{s}"][0]),
+               "normalized": _separation(dists[f"true_labels_seed{s}"][1], dists[f"random_labels_seed{s}"][1])}
+           for s in cfg.seeds}
+    for s, t, r in pairs:
+        for row in (t, r):
+            row.update(separation_raw=round(sep[s]["raw"], 4), separation_normalized=round(sep[s]["normalized"], 4))
+    claims = []
+    raw_sep, norm_sep = mean_std(v["raw"] for v in sep.values()), mean_std(v["normalized"] for v in sep.values())
+    claims.append(Claim(
+        "raw margins separate the true- and random-label nets less clearly than normalized margins do",
+        "Bartlett et al. 2017, Fig. 2", "separation |2·AUC − 1| of normalized > of raw (mean over seeds)",
+        {"raw": raw_sep, "normalized": norm_sep}, norm_sep[0] > raw_sep[0]))
+    ratios = [r["median_normalized_margin"] / t["median_normalized_margin"] for _, t, r in pairs]
+    claims.append(Claim(
+        "the random-label net's normalized margins are smaller", "Bartlett et al. 2017, Fig. 2",
+        "median normalized margin ratio random/true < 1 for every seed",
+        {"median_ratio": mean_std(ratios), "per_seed": [round(v, 4) for v in ratios]},
+        all(v < 1 for v in ratios)))
+    grow = [_growth(curves[t["run"]], curves[r["run"]]) for _, t, r in pairs]
+    claims.append(Claim(
+        "R_A grows faster during training on random labels", "Bartlett et al. 2017, §1 and Fig. 1",
+        "R_A(random) > R_A(true) after the same number of steps from the same initialization, every seed",
+        {"ratio_at_end": mean_std(g["ratio"] for g in grow), "step": [g["step"] for g in grow],
+         "fraction_of_eval_points_larger": mean_std(g["frac_larger"] for g in grow)},
+        all(g["ratio"] > 1 for g in grow)))
+    both = [(t, r) for _, t, r in pairs]
+    claims.append(Claim(
+        "the spectral bound's complexity term ‖X‖_F R_A/(γn) is larger for the random-label net, as its test error "
+        "is (bound values, vacuous or not, are in the table next to the test errors)",
+        "Bartlett et al. 2017, §1 and Fig. 1", "term(random) > term(true) and test error(random) > "
+        "test error(true), every seed (γ = 10th-percentile training margin)",
+        {lab: {k: mean_std(p[i][k] for p in both) for k in ("complexity_term", "spectral_bound", "vc_bound",
+                                                               "test_error")}
+         for i, lab in enumerate(LABELS)},
+        all(r["complexity_term"] > t["complexity_term"] and r["test_error"] > t["test_error"] for t, r in both)))
+    unfit = [r["run"] for r in rows if not r["fitted"]]
+    claims.append(Claim(f"every net ends with ≥{cfg.fit_acc:.0%} training accuracy", "experimental control",
+                        f"all runs fit within {cfg.max_steps} steps",
+                        {r["run"]: round(1 - r["train_error"], 4) for r in rows}, not unfit))
+    seed0 = cfg.seeds[0]
+    fig_dir = out / "figures"
+    figs = [plots.save(gplots.margin_densities({lab: dists[f"{lab}_seed{seed0}"] for lab in LABELS}),
+                       fig_dir / "margins.png"),
+            plots.save(gplots.complexity_curves(curves, rows), fig_dir / "complexity.png")]
+    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
+            "curves": {k: [list(p) for p in v] for k, v in curves.items()},
+            "margin_quantiles": {k: {"raw": np.quantile(v[0], [0.1, 0.5, 0.9]).tolist(),
+                                     "normalized": np.quantile(v[1], [0.1, 0.5, 0.9]).tolist()}
+                                 for k, v in dists.items()},
+            "figures": [str(f.relative_to(out)) for f in figs]}
+
+
+register(Preset(
+    name="bartlett2017-spectral-margins",
+    title="Bartlett et al. 2017 — spectrally-normalized margins separate true from random labels",
+    claims=("normalized margins separate true/random labels better than raw margins",
+            "random-label normalized margins are smaller (median ratio)", "R_A grows faster on random labels",
+            "the spectral bound orders the nets like their test errors"),
+    Config=Config, quick=QUICK, run=run))

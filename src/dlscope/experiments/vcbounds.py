@@ -1,0 +1,155 @@
+"""``vc-bounds`` — VC-dimension bounds of the random-label nets, next to n and their test errors.
+
+The nets of the random-labels experiment (Zhang et al. 2017: the AlexNet-small ``cnn`` and the
+MLPs 1×512 and 3×512) are trained to fit the true labels and uniformly random labels with the
+same SGD recipe. For each, the sizes p (parameters), L (layers of linear maps) and k (units), and
+the VC-dimension bounds of :func:`dlscope.measure.vc_dimension_bounds`:
+
+* threshold units Õ(p) (Baum & Haussler 1989): 2p log₂(ek);
+* piecewise-linear (ReLU) O(pL log p), the growth-function argument of Bartlett, Harvey, Liaw &
+  Mehrabian 2019, and their lower-bound order Ω(pL log(p/L)) (constant 1);
+* piecewise-polynomial Õ(pL²) (degree 2) and sigmoid Õ(p²k²) (Karpinski & Macintyre 1997);
+
+and the VC generalization bound (:func:`dlscope.measure.vc_bound`, multiclass, δ) with the
+piecewise-linear dimension, and the n at which that bound would stop being vacuous. Checked:
+every bound exceeds n, so the VC bound is vacuous, while the *same* architecture — hence the
+same bound — has a small test error on true labels and chance error on random labels: capacity
+of the hypothesis class cannot explain which nets generalize (Zhang et al. 2017, §1; the seeds'
+"explaining generalization failures").
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+from .. import data as D
+from ..measure import vc_bound, vc_dimension_bounds
+from ..report import plots
+from ..report import plots_generalization as gplots
+from ..train import TrainConfig
+from .base import Claim, Preset, Progress, register
+from .common import check_common, mean_std, size_kwargs, train_model
+
+# The nets of Zhang et al. 2017 (Appendix A), at the sizes the zhang2017 preset trains on mnist1d.
+ARCHS = {"cnn": ("cnn", size_kwargs("cnn", 32, 2)), "mlp-1x512": ("mlp", {"widths": (512,)}),
+         "mlp-3x512": ("mlp", {"widths": (512, 512, 512)})}
+LABELS = ("true_labels", "random_labels")
+UPPER = ("threshold_upper", "piecewise_linear_upper", "piecewise_polynomial_upper", "sigmoid_upper")
+BOUNDS = (*UPPER[:2], "piecewise_linear_lower_order", *UPPER[2:])
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: str = "mnist1d"              # mnist1d embedded; mnist, fashion-mnist, cifar10 from files
+    data_root: Optional[str] = None
+    n_train: Optional[int] = None      # stratified training subset (None: all); n in the bounds
+    n_test: Optional[int] = None
+    architectures: tuple[str, ...] = ("cnn", "mlp-1x512", "mlp-3x512")  # keys of ARCHS (Zhang et al.'s nets)
+    lr: float = 0.02                   # the zhang2017 recipe: SGD + momentum 0.9, batch 128, constant rate
+    momentum: float = 0.9
+    batch_size: int = 128
+    max_steps: int = 20000             # budget per run, in SGD steps
+    eval_every: int = 50
+    target_train_acc: float = 0.99     # fit = this training accuracy (Zhang et al.: 100%)
+    seeds: tuple[int, ...] = (0, 1)    # init, SGD order and random labels; test errors are mean ± std
+    delta: float = 0.05                # confidence 1 − δ of the VC generalization bound
+    min_error_difference: float = 0.2  # "test errors differ": random − true test error at least this
+    device: str = "cpu"
+
+    def __post_init__(self):
+        check_common(self)
+        bad = [a for a in self.architectures if a not in ARCHS]
+        if bad or not self.architectures or not self.seeds:
+            raise ValueError(f"architectures must be among {', '.join(ARCHS)} (got {bad}); seeds non-empty")
+
+    def train_config(self, seed: int = 0) -> TrainConfig:
+        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
+                           eval_every=self.eval_every, target_train_acc=self.target_train_acc, seed=seed,
+                           device=self.device)
+
+
+QUICK = dict(n_train=2000, n_test=1000, architectures=("cnn", "mlp-1x512"), seeds=(0,))
+
+
+def _n_nonvacuous(vc_dim: float, num_classes: int, delta: float) -> int:
+    """Smallest n at which the VC bound with zero training error drops below 1 (doubling, then bisection)."""
+    def ok(n):
+        return float(vc_bound(vc_dim, n, delta=delta, num_classes=num_classes)) < 1.0
+
+    hi = 1
+    while not ok(hi):
+        hi *= 2
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
+    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    rows = []
+    for arch in cfg.architectures:
+        model, mkw = ARCHS[arch]
+        for seed in cfg.seeds:
+            for kind in LABELS:
+                dsc = D.corrupt(ds, kind, seed=seed)
+                net, res = train_model(out, f"{arch}_{kind}_seed{seed}", dsc, model, mkw, cfg.train_config(seed),
+                                       progress)
+                vc = vc_dimension_bounds(net, ds.input_shape)
+                train_err = 1 - res.final["train_acc"]
+                gen = vc_bound(vc.value["piecewise_linear_upper"], ds.n_train, delta=cfg.delta,
+                               train_error=train_err, num_classes=ds.num_classes)
+                rows.append({"architecture": arch, "labels": kind, "seed": seed, "n": ds.n_train,
+                             "p": vc.extra["p"], "L": vc.extra["L"], "k": vc.extra["k"],
+                             **{b: float(vc.value[b]) for b in BOUNDS},
+                             "steps_to_fit": res.steps_to_fit, "train_error": round(train_err, 4),
+                             "test_error": round(1 - res.final["test_acc"], 4),
+                             "vc_bound": float(gen), "vc_bound_vacuous": gen.extra["vacuous"],
+                             "n_for_nonvacuous": _n_nonvacuous(vc.value["piecewise_linear_upper"], ds.num_classes,
+                                                               cfg.delta)})
+    return _report(cfg, ds, rows, out)
+
+
+def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
+    n = ds.n_train
+    claims = []
+    ratios = {a: {b: round(min(r[b] for r in rows if r["architecture"] == a) / n, 1) for b in UPPER}
+              for a in cfg.architectures}
+    claims.append(Claim(
+        "every VC-dimension upper bound exceeds the number of training examples n",
+        "Baum & Haussler 1989; Bartlett et al. 2019; Karpinski & Macintyre 1997", "bound / n > 1 for every net",
+        ratios, all(v > 1 for d in ratios.values() for v in d.values())))
+    claims.append(Claim(
+        "the VC generalization bound is vacuous (> 1) for every net", "Vapnik–Chervonenkis; Mohri et al. Cor. 3.19",
+        "bound > 1", {f"{r['architecture']}_{r['labels']}_seed{r['seed']}": round(r["vc_bound"], 3) for r in rows},
+        all(r["vc_bound_vacuous"] for r in rows)))
+    per_arch, held = {}, True
+    for a in cfg.architectures:
+        err = {k: mean_std(r["test_error"] for r in rows if r["architecture"] == a and r["labels"] == k)
+               for k in LABELS}
+        same = len({tuple(r[b] for b in BOUNDS) for r in rows if r["architecture"] == a}) == 1
+        diff = err["random_labels"][0] - err["true_labels"][0]
+        per_arch[a] = {"test_error_true": err["true_labels"], "test_error_random": err["random_labels"],
+                       "difference": round(diff, 4), "same_vc_bounds": same}
+        held &= same and diff >= cfg.min_error_difference
+    claims.append(Claim(
+        "the same architecture (the same VC bounds) generalizes on true labels and not on random labels",
+        "Zhang et al. 2017, §1 (capacity does not explain generalization)",
+        f"identical VC bounds and test error(random) − test error(true) ≥ {cfg.min_error_difference}",
+        per_arch, held))
+    unfit = [f"{r['architecture']}_{r['labels']}_seed{r['seed']}" for r in rows if r["steps_to_fit"] is None]
+    claims.append(Claim(f"every net reaches ≥{cfg.target_train_acc:.0%} training accuracy", "experimental control",
+                        "all runs fit", {"not fitted": unfit}, not unfit))
+    figs = [plots.save(gplots.vc_bounds_figure(rows, list(BOUNDS), n), out / "figures" / "vc_bounds.png")]
+    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
+            "figures": [str(f.relative_to(out)) for f in figs]}
+
+
+register(Preset(
+    name="vc-bounds",
+    title="VC-dimension bounds of the random-label nets — vacuous, and blind to the labels",
+    claims=("every VC-dimension bound exceeds n", "the VC generalization bound is vacuous",
+            "same architecture, same bound: small test error on true labels, chance on random labels"),
+    Config=Config, quick=QUICK, run=run))

@@ -1,0 +1,59 @@
+"""vc-bounds, --quick: VC-dimension bounds next to n, claims recomputed from the table."""
+import json
+
+import pytest
+
+from dlscope.experiments import run_preset
+from dlscope.experiments.vcbounds import BOUNDS, UPPER
+from dlscope.measure import vc_bound
+
+KEYS = {"claim", "source", "expected", "measured", "held"}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vcbounds")
+    return out, run_preset("vc-bounds", quick=True, out=out)
+
+
+def test_files_and_claim_keys(quick):
+    out, s = quick
+    for f in ("config.json", "env.json", "summary.json", "report.md", "report.html", "figures/vc_bounds.png"):
+        assert (out / f).exists(), f
+    assert json.loads((out / "summary.json").read_text())["claims"] == s["claims"]
+    assert len(s["claims"]) == 4
+    for c in s["claims"]:
+        assert set(c) == KEYS and isinstance(c["held"], bool)
+    assert len(s["table"]) == 4  # cnn and mlp-1x512, true and random labels
+    for r in s["table"]:
+        assert (out / "runs" / f"{r['architecture']}_{r['labels']}_seed{r['seed']}" / "summary.json").exists()
+
+
+def test_table_is_consistent(quick):
+    _, s = quick
+    for r in s["table"]:
+        assert r["n"] == 2000 and r["p"] > 0 and r["L"] >= 2 and r["k"] > 0
+        assert all(k in r for k in BOUNDS)
+        assert r["threshold_upper"] >= r["p"]  # Õ(p) with constant ≥ 1
+        expect = vc_bound(r["piecewise_linear_upper"], r["n"], train_error=r["train_error"], num_classes=10)
+        assert r["vc_bound"] == pytest.approx(float(expect))
+        assert r["vc_bound_vacuous"] == (r["vc_bound"] > 1)
+        assert float(vc_bound(r["piecewise_linear_upper"], r["n_for_nonvacuous"], num_classes=10)) < 1
+        assert float(vc_bound(r["piecewise_linear_upper"], r["n_for_nonvacuous"] - 1, num_classes=10)) >= 1
+
+
+def test_claims_follow_from_the_table(quick):
+    _, s = quick
+    rows = s["table"]
+    c = next(c for c in s["claims"] if c["claim"].startswith("every VC-dimension upper bound"))
+    assert c["held"] == all(r[b] > r["n"] for r in rows for b in UPPER)
+    c = next(c for c in s["claims"] if c["claim"].startswith("the VC generalization bound"))
+    assert c["held"] == all(r["vc_bound"] > 1 for r in rows)
+    c = next(c for c in s["claims"] if c["claim"].startswith("the same architecture"))
+    held = True
+    for arch in {r["architecture"] for r in rows}:
+        err = {r["labels"]: r["test_error"] for r in rows if r["architecture"] == arch}
+        assert c["measured"][arch]["difference"] == pytest.approx(err["random_labels"] - err["true_labels"], abs=1e-4)
+        bounds = {tuple(r[b] for b in BOUNDS) for r in rows if r["architecture"] == arch}
+        held &= len(bounds) == 1 and err["random_labels"] - err["true_labels"] >= 0.2
+    assert c["held"] == held
