@@ -3,7 +3,6 @@
 Two pytest-xdist workers share 2 cores: each worker uses one torch thread, or small
 training loops slow down ~50x from oversubscription.
 """
-import os
 from pathlib import Path
 
 import pytest

@@ -56,6 +56,7 @@ def test_claims_follow_from_the_table(quick):
     c = _claim(s, "raw margins separate")
     sep_raw, sep_norm = t["true_labels"]["separation_raw"], t["true_labels"]["separation_normalized"]
     assert c["measured"]["raw"][0] == pytest.approx(sep_raw, abs=1e-4)
+    assert c["measured"]["normalized"][0] == pytest.approx(sep_norm, abs=1e-4)
     assert c["held"] == (c["measured"]["normalized"][0] > c["measured"]["raw"][0])
     c = _claim(s, "R_A grows faster")
     end = {k: s["curves"][f"{k}_seed0"][-1][1] for k in ("true_labels", "random_labels")}

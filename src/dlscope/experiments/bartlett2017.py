@@ -43,7 +43,7 @@ from ..report import plots
 from ..report import plots_generalization as gplots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, mean_std, size_kwargs, train_model
+from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
 
 LABELS = ("true_labels", "random_labels")
 
@@ -96,7 +96,7 @@ def _separation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    ds = load_dataset(cfg, seed=cfg.seeds[0])
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     rows, curves, dists = [], {}, {}
     for seed in cfg.seeds:
@@ -194,12 +194,10 @@ def _report(cfg: Config, ds, rows: list, curves: dict, dists: dict, out: Path) -
     figs = [plots.save(gplots.margin_densities({lab: dists[f"{lab}_seed{seed0}"] for lab in LABELS}),
                        fig_dir / "margins.png"),
             plots.save(gplots.complexity_curves(curves, rows), fig_dir / "complexity.png")]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "curves": {k: [list(p) for p in v] for k, v in curves.items()},
-            "margin_quantiles": {k: {"raw": np.quantile(v[0], [0.1, 0.5, 0.9]).tolist(),
-                                     "normalized": np.quantile(v[1], [0.1, 0.5, 0.9]).tolist()}
-                                 for k, v in dists.items()},
-            "figures": [str(f.relative_to(out)) for f in figs]}
+    quantiles = {k: {"raw": np.quantile(v[0], [0.1, 0.5, 0.9]).tolist(),
+                     "normalized": np.quantile(v[1], [0.1, 0.5, 0.9]).tolist()} for k, v in dists.items()}
+    return preset_result(ds, claims, rows, figs, out, curves={k: [list(p) for p in v] for k, v in curves.items()},
+                         margin_quantiles=quantiles)
 
 
 register(Preset(

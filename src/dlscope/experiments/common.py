@@ -11,7 +11,21 @@ from ..data.dataset import Dataset
 from ..train import TrainConfig, fit
 from .base import Progress
 
-__all__ = ["train_model", "size_kwargs", "check_common", "mean_std"]
+__all__ = ["train_model", "size_kwargs", "check_common", "mean_std", "load_dataset", "preset_result"]
+
+
+def load_dataset(cfg, seed: int = 0) -> Dataset:
+    """The dataset a preset Config names (fields ``data``, ``data_root``, ``n_train``, ``n_test``)."""
+    from ..data import load
+
+    return load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=seed)
+
+
+def preset_result(ds: Dataset, claims, table: list, figures, out: Path, **extra) -> dict:
+    """The summary every preset's ``run`` returns: dataset and its hash, claims, table, figures
+    (paths relative to ``out``), and any preset-specific extras."""
+    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": table,
+            **extra, "figures": [str(Path(f).relative_to(out)) for f in figures]}
 
 
 def mean_std(values) -> tuple[float, float]:

@@ -27,13 +27,12 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from .. import data as D
 from .. import models
 from ..measure.critical import hessian_index, minimize_gradient_norm
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, train_model
+from .common import check_common, load_dataset, preset_result, train_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +70,7 @@ QUICK = dict(widths=(24, 24), max_steps=1200, eval_points=6, starts=5, critical_
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed)
+    ds = load_dataset(cfg, seed=cfg.seed)
     data = (ds.x_train.to(cfg.device), ds.y_train.to(cfg.device))
 
     def index(net):
@@ -127,8 +126,7 @@ def _report(cfg, ds, trajectory, crit, out: Path) -> dict:
     ]
     fig = plots.save(plots.saddles_figure(trajectory, crit), out / "figures" / "index_vs_loss.png")
     table = [{"kind": "critical point", **c} for c in crit] + [{"kind": "trajectory", **t} for t in trajectory]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": table,
-            "figures": [str(fig.relative_to(out))]}
+    return preset_result(ds, claims, table, [fig], out)
 
 
 register(Preset(

@@ -17,12 +17,11 @@ from typing import Optional
 
 import torch.nn.functional as F
 
-from .. import data as D
 from ..measure import classification_error, find_path, interpolate
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, size_kwargs, train_model
+from .common import check_common, load_dataset, preset_result, size_kwargs, train_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +62,7 @@ QUICK = dict(n_train=2000, n_test=1000, curve_steps=800, neb_steps=300)
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test)
+    ds = load_dataset(cfg)
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     ends, rows = [], []
     for seed in cfg.seeds:
@@ -107,8 +106,7 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     ]
     fig = plots.save(plots.paths_figure({n: (p[0], p[1], p[2]) for n, p in paths.items()}),
                      out / "figures" / "paths.png")
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "figures": [str(fig.relative_to(out))]}
+    return preset_result(ds, claims, rows, [fig], out)
 
 
 register(Preset(

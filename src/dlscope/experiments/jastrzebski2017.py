@@ -20,12 +20,11 @@ from typing import Optional
 import torch.nn.functional as F
 from scipy import stats
 
-from .. import data as D
 from ..measure import gradient_noise, hessian, top_eigenvalues
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, size_kwargs, train_model
+from .common import check_common, load_dataset, preset_result, size_kwargs, train_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +61,7 @@ QUICK = dict(n_train=2000, n_test=1000, lrs=(0.01, 0.04), batch_sizes=(32, 128),
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed)
+    ds = load_dataset(cfg, seed=cfg.seed)
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     sub = (ds.x_train[: cfg.curvature_examples].to(cfg.device), ds.y_train[: cfg.curvature_examples].to(cfg.device))
     rows = []
@@ -113,8 +112,7 @@ def _report(cfg, ds, rows, out: Path) -> dict:
                         "(beyond the limit, large η/B no longer trains)", "Jastrzębski et al. 2017, §4.1",
                         "no run left unfitted", {"not_fitted": unfit}, not unfit))
     fig = plots.save(plots.temperature_figure(rows), out / "figures" / "lr_over_batch.png")
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "figures": [str(fig.relative_to(out))]}
+    return preset_result(ds, claims, rows, [fig], out)
 
 
 register(Preset(

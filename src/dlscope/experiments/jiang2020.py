@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import data as D
 from .. import models
 from ..measure import MEASURES, conditional_mi, generalization_gap, granulated_tau, kendall_tau, measure_all, \
     sign_error
@@ -36,7 +35,7 @@ from ..report import plots
 from ..report import plots_generalization as gplots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, mean_std, size_kwargs, train_model
+from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
 
 # Hyperparameter axes: Config field holding the values → column name in the table.
 AXES = {"widths": "width", "depths": "depth", "lrs": "lr", "batch_sizes": "batch_size",
@@ -128,7 +127,7 @@ def _run_name(h: dict, seed: int) -> str:
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    ds = load_dataset(cfg, seed=cfg.seeds[0])
     names = list(cfg.measures) or None
     options = {"flatness_examples": cfg.flatness_examples, "pacbayes": {"samples": cfg.pacbayes_samples},
                "sharpness": {"steps": cfg.sharpness_steps}}
@@ -212,9 +211,7 @@ def _report(cfg: Config, ds, nets: list[dict], out: Path) -> dict:
     if table:
         figs.append(plots.save(gplots.measure_ranking(table, axes), out / "figures" / "measures.png"))
     gaps = [r["gap"] for r in fitted]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": table,
-            "axes": axes, "gap": mean_std(gaps) if gaps else None, "nets": nets,
-            "figures": [str(f.relative_to(out)) for f in figs]}
+    return preset_result(ds, claims, table, figs, out, axes=axes, gap=mean_std(gaps) if gaps else None, nets=nets)
 
 
 register(Preset(

@@ -15,15 +15,13 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch.nn.functional as F
 
-from .. import data as D
 from ..measure import classification_error, interpolate, sharpness_summary
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, mean_std, size_kwargs, train_model
+from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +59,7 @@ QUICK = dict(n_train=2000, n_test=1000, seeds=(0,), curvature_examples=500)
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    ds = load_dataset(cfg, seed=cfg.seeds[0])
     large = max(1, round(cfg.large_fraction * ds.n_train))
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     sub = (ds.x_train[: cfg.curvature_examples].to(cfg.device), ds.y_train[: cfg.curvature_examples].to(cfg.device))
@@ -106,8 +104,7 @@ def _report(cfg, ds, rows, line, out: Path, large: int) -> dict:
     claims.append(Claim(f"both reach the same training loss ≤ {cfg.target_train_loss}", "experimental control",
                         "all runs reach the target", {r["run"]: round(r["train_loss"], 4) for r in rows}, not unfit))
     figs = [plots.save(plots.keskar_figure(rows, line, cfg.small_batch, large), out / "figures" / "keskar.png")]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "interpolation": line, "figures": [str(f.relative_to(out)) for f in figs]}
+    return preset_result(ds, claims, rows, figs, out, interpolation=line)
 
 
 register(Preset(

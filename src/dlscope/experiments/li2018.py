@@ -19,12 +19,11 @@ from typing import Optional
 import numpy as np
 import torch.nn.functional as F
 
-from .. import data as D
 from ..measure import bottom_eigenvalues, hessian, slice_2d, top_eigenvalues
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, train_model
+from .common import check_common, load_dataset, preset_result, train_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +70,7 @@ def nonconvex_fraction(z: np.ndarray, h: float) -> float:
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed)
+    ds = load_dataset(cfg, seed=cfg.seed)
     sub = (ds.x_train[: cfg.slice_examples].to(cfg.device), ds.y_train[: cfg.slice_examples].to(cfg.device))
     rows, slices = [], {}
     for name, residual in (("residual", True), ("plain", False)):
@@ -108,8 +107,7 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
               r["train_loss"] < p["train_loss"]),
     ]
     fig = plots.save(plots.landscape_figure(slices), out / "figures" / "landscape_2d.png")
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "figures": [str(fig.relative_to(out))]}
+    return preset_result(ds, claims, rows, [fig], out)
 
 
 register(Preset(

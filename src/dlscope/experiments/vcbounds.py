@@ -29,7 +29,7 @@ from ..report import plots
 from ..report import plots_generalization as gplots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, mean_std, size_kwargs, train_model
+from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
 
 # The nets of Zhang et al. 2017 (Appendix A), at the sizes the zhang2017 preset trains on mnist1d.
 ARCHS = {"cnn": ("cnn", size_kwargs("cnn", 32, 2)), "mlp-1x512": ("mlp", {"widths": (512,)}),
@@ -88,7 +88,7 @@ def _n_nonvacuous(vc_dim: float, num_classes: int, delta: float) -> int:
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seeds[0])
+    ds = load_dataset(cfg, seed=cfg.seeds[0])
     rows = []
     for arch in cfg.architectures:
         model, mkw = ARCHS[arch]
@@ -143,8 +143,7 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
     claims.append(Claim(f"every net reaches ≥{cfg.target_train_acc:.0%} training accuracy", "experimental control",
                         "all runs fit", {"not fitted": unfit}, not unfit))
     figs = [plots.save(gplots.vc_bounds_figure(rows, list(BOUNDS), n), out / "figures" / "vc_bounds.png")]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims], "table": rows,
-            "figures": [str(f.relative_to(out)) for f in figs]}
+    return preset_result(ds, claims, rows, figs, out)
 
 
 register(Preset(

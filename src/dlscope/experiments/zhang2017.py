@@ -24,7 +24,7 @@ from .. import data as D
 from ..report import plots
 from ..train import TrainConfig
 from .base import Claim, Preset, Progress, register
-from .common import check_common, size_kwargs, train_model
+from .common import check_common, load_dataset, preset_result, size_kwargs, train_model
 
 VARIANTS = ("true_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")
 
@@ -76,7 +76,7 @@ def _run_name(kind: str, p: float) -> str:
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
-    ds = D.load(cfg.data, root=cfg.data_root, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed)
+    ds = load_dataset(cfg, seed=cfg.seed)
     tc = cfg.train_config()
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     jobs = [(v, 1.0 if v != "true_labels" else 0.0) for v in cfg.variants]
@@ -130,8 +130,7 @@ def _report(cfg: Config, ds, results: dict, out: Path) -> dict:
                             abs(e1 - chance) <= cfg.chance_tolerance))
     fig_dir = out / "figures"
     figures = [plots.save(plots.zhang_figure1(results, chance), fig_dir / "figure1.png")]
-    return {"dataset": repr(ds), "data_hash": ds.hash, "claims": [c.to_json() for c in claims],
-            "table": table, "figures": [str(f.relative_to(out)) for f in figures]}
+    return preset_result(ds, claims, table, figures, out)
 
 
 register(Preset(

@@ -11,7 +11,6 @@ Bartlett et al. 2018. Works on 1-D (mnist1d) and 2-D inputs.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .base import DLModel, bn_cls, conv_cls, spatial
