@@ -1,7 +1,8 @@
 """Overhead of ``dlscope.train.fit`` over a minimal hand-written PyTorch loop.
 
 Same model (the zhang2017 default CNN), same data (mnist1d, on the device), same number
-of SGD steps and one final evaluation in both; the two are timed alternately, several
+of SGD steps and one final evaluation of train and test loss and accuracy in both (what
+``fit`` reports at an evaluation point); the two are timed alternately, several
 repetitions each, in one process, and the ratio of medians is printed. Target ≤ 1.10.
 
     .venv/bin/python bench/train_overhead.py [--steps 600] [--reps 5] [--device cpu] [--threads 2]
@@ -41,7 +42,12 @@ def minimal_loop(ds, steps, batch, lr, device):
         opt.step()
     model.eval()
     with torch.no_grad():
-        acc = (model(x).argmax(1) == y).float().mean().item()
+        out = model(x)
+        F.cross_entropy(out, y).item()
+        acc = (out.argmax(1) == y).float().mean().item()
+        xt, yt = ds.x_test.to(device), ds.y_test.to(device)
+        out_t = model(xt)
+        F.cross_entropy(out_t, yt).item(), (out_t.argmax(1) == yt).float().mean().item()
     if device != "cpu":
         torch.cuda.synchronize()
     return acc
