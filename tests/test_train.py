@@ -129,3 +129,10 @@ def test_stops_at_target_loss(small):
                                               target_train_loss=0.5))
     assert r.final["train_loss"] <= 0.5 < r.metrics[-2]["train_loss"]
     assert r.steps_to_fit == r.steps
+
+
+def test_divergence_stops_the_run(small, tmp_path):
+    cfg = TrainConfig(max_steps=2000, batch_size=64, lr=1e4, momentum=0.9, eval_every=10)
+    r = fit(_model(small), small, cfg, run_dir=tmp_path / "d")
+    assert r.diverged and r.steps < 2000 and not math.isfinite(r.final["train_loss"])
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["diverged"] is True

@@ -40,6 +40,7 @@ class RunResult:
     run_dir: Optional[Path] = None
     resumed_from: Optional[int] = None
     wall_time_s: float = 0.0
+    diverged: bool = False
 
 
 def loss_function(kind: str, num_classes: int) -> Callable:
@@ -93,7 +94,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     λ_max of the Hessian); their values go into the metrics row under that name.
     ``progress(step, max_steps)`` is called after each step (the CLI's progress bar).
     Training stops at the first evaluation point that reaches ``target_train_acc`` or
-    ``target_train_loss``; that step is the run's ``steps_to_fit``.
+    ``target_train_loss`` (that step is the run's ``steps_to_fit``), or whose training loss
+    is not finite (``diverged``).
     The global torch RNG is re-seeded from (seed, step) at every step.
     """
     cfg = config
@@ -120,7 +122,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             load_checkpoint(rd.checkpoint, model, opt)
             s = read_json(rd.summary)
             return RunResult(rd.read_metrics(), s["final"], s["steps_to_fit"], s["steps"], rd.path, None,
-                             s.get("wall_time_s", 0.0))
+                             s.get("wall_time_s", 0.0), s.get("diverged", False))
         if rd.checkpoint.exists():
             step, _ = load_checkpoint(rd.checkpoint, model, opt)
             metrics = rd.read_metrics(upto_step=step)
@@ -132,14 +134,15 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     t0 = time.perf_counter()
     def reached(m: dict) -> bool:
         return ((cfg.target_train_acc is not None and m["train_acc"] >= cfg.target_train_acc)
-                or (cfg.target_train_loss is not None and m["train_loss"] <= cfg.target_train_loss))
+                or (cfg.target_train_loss is not None and float(m["train_loss"]) <= cfg.target_train_loss))
 
     steps_to_fit = next((m["step"] for m in metrics if reached(m)), None)
+    diverged = any(not math.isfinite(float(m["train_loss"])) for m in metrics)  # JSON stores NaN as "nan"
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16)
     model.train()
-    while step < cfg.max_steps and steps_to_fit is None:
+    while step < cfg.max_steps and steps_to_fit is None and not diverged:
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).to(device)
@@ -180,6 +183,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             batch_count = 0
             if reached(row):
                 steps_to_fit = step
+            diverged = not math.isfinite(train_loss)  # NaN/inf: the rest of the budget would be wasted
             if rd is not None:
                 rd.append_metrics(row)
                 save_checkpoint(rd.checkpoint, model, opt, step)
@@ -189,5 +193,5 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     wall = time.perf_counter() - t0
     if rd is not None:
         write_json(rd.summary, {"final": final, "steps_to_fit": steps_to_fit, "steps": step,
-                                "fitted": steps_to_fit is not None, "wall_time_s": wall})
-    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None, resumed_from, wall)
+                                "fitted": steps_to_fit is not None, "diverged": diverged, "wall_time_s": wall})
+    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None, resumed_from, wall, diverged)
