@@ -174,15 +174,20 @@ def _build(kind, model, loss_fn, data, params, mode, reuse_graph, check, vectori
         return loss, out, g
 
     with using_mode(model, mode):
-        if check:
-            _check_deterministic(lambda: batch_grad(0, False), space)
-        loss_value, grad_flat = _loss_and_gradient(batch_grad, weights, space)
-        if not reuse_graph:
-            pieces = None
-        elif kind == "hessian":
-            pieces = _hessian_pieces(batch_grad, weights)
+        # The determinism check compares batch 0 of an extra first-order pass with batch 0 of the
+        # pass that builds the operator (for the Hessian, the graph-keeping pass also yields the
+        # loss and gradient): two passes over batch 0 in all, not four.
+        first = batch_grad(0, False) if check else None
+        if kind == "hessian" and reuse_graph:
+            per_batch: list = []
+            pieces = _hessian_pieces(batch_grad, weights, per_batch)
+            loss_value = sum(w * float(r[0].detach()) for w, r in zip(weights, per_batch))
+            grad_flat = _flat(pieces, space)
         else:
-            pieces = _ggn_pieces(batch_grad, batches, weights, loss_fn, leaves)
+            loss_value, grad_flat, per_batch = _loss_and_gradient(batch_grad, weights, space)
+            pieces = _ggn_pieces(batch_grad, batches, weights, loss_fn, leaves) if reuse_graph else None
+        if check:
+            _check_deterministic(first, per_batch[0], space)
 
     def matmat(V):
         with using_mode(model, mode):
@@ -224,8 +229,9 @@ def _flat(grads, space):
                           for g, s in zip(grads, space.shapes)])
 
 
-def _check_deterministic(pass_fn, space):
-    (l1, _, g1), (l2, _, g2) = pass_fn(), pass_fn()
+def _check_deterministic(first, second, space):
+    """Refuse a loss or gradient that differs between two passes over the same batch."""
+    (l1, _, g1), (l2, _, g2) = first, second
     l1, l2, g1, g2 = l1.detach(), l2.detach(), _flat(g1, space), _flat(g2, space)
     rtol = 1e-10 if l1.dtype == torch.float64 else 1e-5
     if not torch.allclose(l1, l2, rtol=rtol, atol=0) or \
@@ -237,11 +243,15 @@ def _check_deterministic(pass_fn, space):
             f"randomness, or pass check_deterministic=False if you know what you are measuring.")
 
 
-def _hessian_pieces(batch_grad, weights):
-    """The weighted first-order gradient Σ_b w_b ∇ℓ_b with its graph kept for reuse."""
+def _hessian_pieces(batch_grad, weights, per_batch: list | None = None):
+    """The weighted first-order gradient Σ_b w_b ∇ℓ_b with its graph kept for reuse; each batch's
+    (loss, outputs, gradient) is appended to ``per_batch`` if given."""
     total = None
     for b, w in enumerate(weights):
-        g = [None if gi is None else w * gi for gi in batch_grad(b, True)[2]]
+        res = batch_grad(b, True)
+        if per_batch is not None:
+            per_batch.append(res)
+        g = [None if gi is None else w * gi for gi in res[2]]
         total = g if total is None else [t if gi is None else (gi if t is None else t + gi)
                                          for t, gi in zip(total, g)]
     return total
@@ -291,9 +301,11 @@ def _product(pieces, vs, leaves, kind, batched):
 
 
 def _loss_and_gradient(batch_grad, weights, space):
-    loss, grad = 0.0, torch.zeros(space.dim, dtype=space.dtype, device=space.device)
+    """(Σ_b w_b ℓ_b, Σ_b w_b ∇ℓ_b, per-batch results) from first-order passes."""
+    loss, grad, per_batch = 0.0, torch.zeros(space.dim, dtype=space.dtype, device=space.device), []
     for b, w in enumerate(weights):
         res = batch_grad(b, False)
+        per_batch.append(res)
         loss += w * float(res[0].detach())
         grad += w * _flat(res[2], space)
-    return loss, grad
+    return loss, grad, per_batch

@@ -117,11 +117,18 @@ def lanczos(op, q0: torch.Tensor, steps: int, *, generator: torch.Generator | No
     """
     n = op.shape[0]
     steps = min(steps, n)
-    Q = torch.zeros(steps, n, dtype=torch.float64, device=op.device)
-    W = torch.zeros(steps, n, dtype=torch.float64, device=op.device) if keep_products else None
+    # The basis grows by doubling: most runs stop after a few dozen steps, and zero-filling
+    # ``steps`` rows of n float64 up front cost as much as several products on a 15k-parameter net.
+    cap = min(steps, 32)
+    Q = torch.empty(cap, n, dtype=torch.float64, device=op.device)
+    W = torch.empty(cap, n, dtype=torch.float64, device=op.device) if keep_products else None
     alpha, beta = [], []
     q = q0.to(torch.float64) / q0.norm()
     for j in range(steps):
+        if j == Q.shape[0]:
+            cap = min(steps, 2 * cap)
+            Q = torch.cat([Q, Q.new_empty(cap - j, n)])
+            W = torch.cat([W, W.new_empty(cap - j, n)]) if keep_products else None
         Q[j] = q
         w = op.matvec(q.to(op.dtype)).to(torch.float64)
         if keep_products:
