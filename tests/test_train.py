@@ -136,3 +136,17 @@ def test_divergence_stops_the_run(small, tmp_path):
     r = fit(_model(small), small, cfg, run_dir=tmp_path / "d")
     assert r.diverged and r.steps < 2000 and not math.isfinite(r.final["train_loss"])
     assert json.loads((tmp_path / "d" / "summary.json").read_text())["diverged"] is True
+
+
+def test_probes_log_edge_of_stability_at_eval_points(small):
+    import torch.nn.functional as F
+
+    from dlscope.measure import edge_of_stability, gradient_noise
+
+    sub = (small.x_train[:100], small.y_train[:100])
+    probes = {"lambda_max": lambda m, ds: edge_of_stability(m, F.cross_entropy, sub, lr=0.05, momentum=0.9).value,
+              "noise": lambda m, ds: gradient_noise(m, F.cross_entropy, sub, batch_size=32).value}
+    net = M.build("mlp", input_shape=small.input_shape, num_classes=10, widths=(16,))
+    r = fit(net, small, TrainConfig(max_steps=40, batch_size=32, lr=0.05, eval_every=20), probes=probes)
+    assert [m["step"] for m in r.metrics] == [20, 40]
+    assert all(m["lambda_max"] > 0 and m["noise"] > 0 for m in r.metrics)
