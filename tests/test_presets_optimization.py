@@ -2,19 +2,16 @@
 and the phenomena that are robust on the quick runs asserted."""
 import numpy as np
 import pytest
+from preset_checks import check_report
 from scipy import stats
 
 from dlscope.experiments import run_preset
-
-KEYS = {"claim", "source", "expected", "measured", "held"}
 
 
 def _run(tmp_path_factory, name):
     out = tmp_path_factory.mktemp(name)
     s = run_preset(name, quick=True, out=out)
-    assert s["claims"] and all(set(c) == KEYS for c in s["claims"])
-    for f in s["figures"] + ["report.html", "report.md", "summary.json", "env.json", "config.json"]:
-        assert (out / f).exists(), f
+    check_report(out, s)
     return out, s
 
 

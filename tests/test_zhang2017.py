@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from preset_checks import check_report
 
 from dlscope.experiments import run_preset
 
@@ -25,8 +26,8 @@ def test_quick_claims_hold(quick):
 
 def test_report_files_and_table(quick):
     out, s = quick
-    for f in ("config.json", "env.json", "summary.json", "report.md", "report.html", "figures/figure1.png"):
-        assert (out / f).exists(), f
+    check_report(out, s)
+    assert s["figures"] == ["figures/figure1.png"]
     assert len(s["table"]) == 9  # 5 variants + 4 intermediate corruption levels
     assert json.loads((out / "summary.json").read_text())["claims"] == s["claims"]
     assert (out / "figures/figure1.png").stat().st_size > 20_000
