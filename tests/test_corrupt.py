@@ -25,7 +25,9 @@ def test_random_labels_exact_fraction_and_uniform(p):
     assert wrong <= k
     if k:
         assert abs(wrong / k - 0.9) < 0.05
-    assert torch.equal(c.y_test, ds.y_test)  # test labels stay clean
+    assert torch.equal(c.y_test, ds.y_test)  # test labels stay clean unless asked
+    if p:
+        assert not torch.equal(D.corrupt(ds, "random_labels", fraction=p, seed=1, corrupt_test=True).y_test, ds.y_test)
 
 
 def test_random_labels_uniform_over_classes():
@@ -42,10 +44,10 @@ def test_shuffled_pixels_same_permutation_for_all_images():
     perms = c.x_train - (torch.arange(ds.n_train) * 1000).view(-1, 1)
     assert torch.equal(perms, perms[:1].expand_as(perms))
     assert not torch.equal(perms[0], torch.arange(12).float())
-    assert torch.equal(c.y_train, ds.y_train) and torch.equal(c.x_test, ds.x_test)
-    ct = D.corrupt(ds, "shuffled_pixels", seed=2, corrupt_test=True)
-    pt = ct.x_test - 0.5 - (torch.arange(200) * 1000).view(-1, 1)
-    assert torch.equal(pt, perms[:200])  # the same permutation on the test set
+    assert torch.equal(c.y_train, ds.y_train) and torch.equal(c.y_test, ds.y_test)
+    pt = c.x_test - 0.5 - (torch.arange(200) * 1000).view(-1, 1)
+    assert torch.equal(pt, perms[:200])  # by default the same permutation on the test set (Zhang et al.)
+    assert torch.equal(D.corrupt(ds, "shuffled_pixels", seed=2, corrupt_test=False).x_test, ds.x_test)
 
 
 def test_random_pixels_independent_permutations():

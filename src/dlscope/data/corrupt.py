@@ -12,9 +12,13 @@
 * ``gaussian`` — inputs replaced by draws from N(μ, diag σ²) with the training set's
   per-coordinate mean and variance.
 
-``fraction`` selects which examples are affected (for the pixel kinds too). Test
-labels and inputs stay clean unless ``corrupt_test=True``; then the test set gets the
-same treatment (for ``shuffled_pixels`` the same permutation).
+``fraction`` selects which examples are affected (for the pixel kinds too).
+
+The test set, ``corrupt_test``: ``None`` (default) follows the paper — input corruptions
+are applied to the test images too ("the same permutation is applied to all the images in
+both training and test set"; random pixels and Gaussian images likewise), test *labels*
+stay clean, so test error measures generalization to the true labels; ``True`` corrupts
+the test labels as well; ``False`` leaves the test set untouched.
 """
 from __future__ import annotations
 
@@ -56,7 +60,8 @@ def _apply(x, y, kind, fraction, g, num_classes, stats, perm):
     return x, y
 
 
-def corrupt(ds: Dataset, kind: str, *, fraction: float = 1.0, seed: int = 0, corrupt_test: bool = False) -> Dataset:
+def corrupt(ds: Dataset, kind: str, *, fraction: float = 1.0, seed: int = 0,
+            corrupt_test: bool | None = None) -> Dataset:
     """Apply one of Zhang et al.'s randomizations (see module docstring)."""
     if kind not in KINDS:
         raise ValueError(f"unknown corruption {kind!r}; choose one of {', '.join(KINDS)}")
@@ -70,7 +75,7 @@ def corrupt(ds: Dataset, kind: str, *, fraction: float = 1.0, seed: int = 0, cor
     perm = torch.randperm(flat.shape[1], generator=g)
     xtr, ytr = _apply(ds.x_train, ds.y_train, kind, fraction, g, ds.num_classes, stats, perm)
     xte, yte = ds.x_test, ds.y_test
-    if corrupt_test:
+    if corrupt_test or (corrupt_test is None and kind != "random_labels"):
         xte, yte = _apply(xte, yte, kind, fraction, g, ds.num_classes, stats, perm)
     meta = {**ds.meta, "corruption": {"kind": kind, "fraction": fraction, "seed": seed, "corrupt_test": corrupt_test}}
     return ds.replace(x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, meta=meta)
