@@ -30,7 +30,7 @@ from scipy import stats
 from .. import models
 from ..measure.critical import hessian_index, minimize_gradient_norm
 from ..report import plots
-from ..train import TrainConfig
+from ..train import TrainConfig, evaluate
 from .base import Claim, Preset, Progress, register
 from .common import check_common, load_dataset, preset_result, train_model
 
@@ -81,7 +81,7 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     net, res = train_model(out, "sgd", ds, cfg.model, mkw, cfg.train_config(), progress, probes=probes)
     torch.manual_seed(cfg.seed)
     init = models.build(cfg.model, input_shape=ds.input_shape, num_classes=ds.num_classes, **mkw).to(cfg.device)
-    trajectory = [{"step": 0, "train_loss": _loss(init, data), "index": index(init).value}]
+    trajectory = [{"step": 0, "train_loss": evaluate(init, *data, F.cross_entropy)[0], "index": index(init).value}]
     trajectory += [{"step": m["step"], "train_loss": m["train_loss"], "index": m["index"]} for m in res.metrics]
     crit = []
     p0, p1 = dict(init.named_parameters()), dict(net.named_parameters())
@@ -101,11 +101,6 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     if progress:
         progress("critical points", cfg.starts, cfg.starts)
     return _report(cfg, ds, trajectory, crit, out)
-
-
-def _loss(net, data) -> float:
-    with torch.no_grad():
-        return float(F.cross_entropy(net(data[0]), data[1]))
 
 
 def _report(cfg, ds, trajectory, crit, out: Path) -> dict:

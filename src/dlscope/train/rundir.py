@@ -102,15 +102,13 @@ class RunDir:
     def start(self, config: dict, env: dict) -> None:
         """Begin a fresh run: write config and env, clear stale metrics."""
         self.path.mkdir(parents=True, exist_ok=True)
-        if self.config.exists():
-            old = read_json(self.config)
-            if old != to_jsonable(config):
-                raise RuntimeError(f"{self.path} holds a run with a different configuration; use another --out")
+        self.check_config(config)
         write_json(self.config, config)
         write_json(self.env, env)
         self.metrics.unlink(missing_ok=True)
 
     def check_config(self, config: dict) -> None:
+        """Refuse to mix runs: an existing config.json must equal ``config``."""
         if self.config.exists() and read_json(self.config) != to_jsonable(config):
             raise RuntimeError(f"{self.path} holds a run with a different configuration; use another --out")
 
