@@ -1,12 +1,17 @@
 """Shared test setup.
 
-Two pytest-xdist workers share 2 cores: each worker uses one torch thread, or small
-training loops slow down ~50x from oversubscription.
+Two pytest-xdist workers share 2 cores: each worker uses one torch thread and OpenMP threads
+sleep instead of spin-waiting (OMP_WAIT_POLICY=PASSIVE, set before torch is imported), or small
+training loops slow down ~50× from oversubscription.
 """
-from pathlib import Path
+import os
 
-import pytest
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -2,8 +2,13 @@
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
-    dlscope data fetch NAME [--root DIR] [--mirror URL] [--format npz]
+    dlscope data fetch NAME [--root DIR] [--mirror URL] [--format FMT]
     dlscope data list [--root DIR]
+
+Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
+Before torch is imported, ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the user set it: with
+the default, OpenMP threads spin-wait and a small training loop slows ~50× when another process
+is busy on the same cores (measured: bench/threads.py).
 """
 from __future__ import annotations
 
@@ -11,6 +16,19 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from ._version import __version__
+
+ENV_HELP = """environment:
+  DLSCOPE_THREADS=N   torch threads (keep threads × concurrent jobs ≤ cores)
+  DLSCOPE_DATA=DIR    folder holding mnist/, fashion-mnist/, cifar10/ (default ~/.cache/dlscope)
+  DLSCOPE_PROGRESS=1  progress lines even when stderr is not a terminal
+  OMP_WAIT_POLICY     set to PASSIVE by dlscope unless you set it"""
+
+
+def _error(msg: str) -> int:
+    print(f"dlscope: error: {msg}", file=sys.stderr)
+    return 2
 
 
 def _progress():
@@ -36,43 +54,49 @@ def _progress():
 
 
 def cmd_list(args) -> int:
-    from .experiments import PRESETS
+    from .experiments import discover
 
-    for name in sorted(PRESETS):
-        p = PRESETS[name]
-        print(f"{name:34s} {p.title}  [claims: {'; '.join(p.claims)}]")
+    presets = discover()
+    for name in sorted(presets):
+        p = presets[name]
+        print(f"{name:34s} {p.title}  [claims: {'; '.join(p.claim_lines())}]")
     return 0
 
 
 def cmd_run(args) -> int:
     import torch
 
-    from .experiments import ConfigError, get, parse_overrides, run_preset
+    from .experiments import ConfigError, get, make_config, parse_overrides, run_preset
+    from .experiments.claims import count_held
 
     try:
         preset = get(args.preset)
         overrides = parse_overrides(preset.Config, args.set or [])
         if args.device:
             overrides["device"] = args.device
-        if overrides.get("device", "cpu").startswith("cuda") and not torch.cuda.is_available():
+        if str(overrides.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
             raise ConfigError("--device cuda asked for, but torch sees no CUDA device here")
-        preset.Config(**{**(preset.quick if args.quick else {}), **overrides})  # validate before writing
-    except (ConfigError, TypeError, ValueError) as e:
-        print(f"dlscope: error: {e}", file=sys.stderr)
-        return 2
+        make_config(preset, overrides, args.quick)  # validate before writing
+    except ConfigError as e:
+        return _error(str(e))
     out = Path(args.out or Path("runs") / (args.preset + ("-quick" if args.quick else "")))
     update, close = _progress()
     try:
         summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
     except ConfigError as e:
-        print(f"dlscope: error: {e}", file=sys.stderr)
-        return 2
+        return _error(str(e))
+    except KeyboardInterrupt:
+        print(f"\ndlscope: interrupted; run the same command again to resume from {out}", file=sys.stderr)
+        return 130
     finally:
         close()
     claims = summary.get("claims", [])
     for c in claims:
-        print(f"[{'held' if c['held'] else 'NOT HELD'}] {c['claim']} — measured {c['measured']}")
-    print(f"claims held: {sum(c['held'] for c in claims)}/{len(claims)}")
+        tag = c.get("status", "held" if c.get("held") else "not held").upper()
+        kind = " (control)" if c.get("kind") == "control" else ""
+        print(f"[{tag}]{kind} {c['claim']}")
+    held, evaluable, total = count_held(claims)
+    print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
     return 0
 
@@ -90,38 +114,56 @@ def cmd_data(args) -> int:
     try:
         paths = fetch(args.name, root=args.root, mirror=args.mirror, fmt=args.format)
     except (KeyError, DownloadError, ChecksumError) as e:
-        print(f"dlscope: error: {e}", file=sys.stderr)
+        print(f"dlscope: error: {str(e).strip(chr(34) + chr(39))}", file=sys.stderr)
         return 1
     for p in paths:
         print(p)
     return 0
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="dlscope", description="A laboratory for the theory of deep learning.")
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="dlscope", description="A laboratory for the theory of deep learning.",
+                                 epilog=ENV_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"dlscope {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list presets and the claims they check")
-    r = sub.add_parser("run", help="run a preset (resumes an interrupted run in --out)")
-    r.add_argument("preset")
+    r = sub.add_parser("run", help="run a preset (resumes an interrupted run in --out)", epilog=ENV_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("preset", help="preset name (see: dlscope list)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     r.add_argument("--quick", action="store_true", help="small, < 60 s CPU version of the preset")
-    r.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    r.add_argument("--device", choices=["cpu", "cuda"], default=None, help="device (default: the preset's, cpu)")
     r.add_argument("--out", default=None, help="run directory (default runs/PRESET[-quick])")
     d = sub.add_parser("data", help="datasets: fetch | list")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     f = dsub.add_parser("fetch", help="download a dataset's canonical files, verified")
-    f.add_argument("name")
-    f.add_argument("--root", default=None)
+    f.add_argument("name", help="mnist | fashion-mnist | cifar10")
+    f.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
     f.add_argument("--mirror", default=None, help="base URL serving the same file names")
-    f.add_argument("--format", default=None, help="cifar10: python (default) or npz (mirror only)")
+    f.add_argument("--format", default=None, help="cifar10: the file format to fetch")
     ls = dsub.add_parser("list", help="which datasets are present")
-    ls.add_argument("--root", default=None)
-    args = ap.parse_args(argv)
-    torch_threads = os.environ.get("DLSCOPE_THREADS")
-    if torch_threads:
+    ls.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
+    return ap
+
+
+def configure_threads() -> str | None:
+    """OMP_WAIT_POLICY=PASSIVE unless set; DLSCOPE_THREADS applied. Returns an error message or None."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    raw = os.environ.get("DLSCOPE_THREADS")
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            return f"DLSCOPE_THREADS must be a positive integer, got {raw!r}"
         import torch
 
-        torch.set_num_threads(int(torch_threads))
+        torch.set_num_threads(int(raw))
+    return None
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    err = configure_threads()
+    if err:
+        return _error(err)
     return {"list": cmd_list, "run": cmd_run, "data": cmd_data}[args.cmd](args)
 
 

@@ -90,6 +90,8 @@ def _raw(name: str, root: str):
 
 @functools.lru_cache(maxsize=4)
 def _mnist1d(seed: int):
+    # Deliberately lazy: the mnist1d package imports matplotlib.pyplot and requests at import time
+    # (≈ 0.5 s), which nobody who does not load mnist1d should pay for.
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()

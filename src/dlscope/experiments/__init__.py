@@ -1,16 +1,11 @@
 """Experiments: presets that reproduce the field's experiments, one command each.
 
-Every module of this package other than ``base`` and ``common`` defines one or more
-presets and registers them on import; they are all imported here, so adding a preset
-is adding a file.
+Every module of this package other than ``base``, ``claims``, ``stats`` and ``recipe`` is one preset
+(its ``PRESET`` record); :func:`discover` imports them on first use, so adding a preset is adding
+a file. See :mod:`.base` for what a preset module holds.
 """
-import importlib
-import pkgutil
+from .base import PRESETS, ConfigError, Preset, discover, get, make_config, parse_overrides, run_preset
+from .claims import Claim, ClaimSpec, declare
 
-from .base import PRESETS, Claim, ConfigError, Preset, get, parse_overrides, register, run_preset
-
-for _m in pkgutil.iter_modules(__path__):
-    if _m.name not in ("base", "common") and not _m.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_m.name}")
-
-__all__ = ["PRESETS", "Claim", "ConfigError", "Preset", "get", "parse_overrides", "register", "run_preset"]
+__all__ = ["PRESETS", "Preset", "ConfigError", "discover", "get", "make_config", "parse_overrides", "run_preset",
+           "Claim", "ClaimSpec", "declare"]

@@ -32,55 +32,78 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
 from scipy import stats
 
 from .. import data as D
-from .. import models
 from ..measure import (margins, normalized_margins, spectral_complexity, spectral_margin_bound, vc_bound,
                        vc_dimension_bounds)
-from ..report import plots
-from ..report import plots_generalization as gplots
+from ..report.figures import save
+from ..report.figures.bartlett2017 import complexity_curves, margin_densities
 from ..train import TrainConfig
-from .base import Claim, Preset, Progress, register
-from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
+from .base import Preset, Progress
+from .claims import ClaimSpec, declare
+from .recipe import check_config, load_dataset, preset_result, size_kwargs, train_model
+from .stats import mean_sd as mean_std
 
 LABELS = ("true_labels", "random_labels")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    # data
     data: str = "mnist1d"              # mnist1d embedded; mnist, cifar10 from files (the paper: cifar10, mnist)
     data_root: Optional[str] = None    # folder holding <data>/ files (default $DLSCOPE_DATA, ~/.cache/dlscope)
     n_train: Optional[int] = None      # stratified training subset (None: all)
     n_test: Optional[int] = None       # stratified test subset (None: all)
+    # model
     model: str = "cnn"                 # the paper: AlexNet on cifar10; cnn is Zhang et al.'s AlexNet-small
     width: int = 32                    # cnn: channels per conv block, FC 8w and 4w
     depth: int = 2                     # cnn: conv blocks
+    # SGD
     lr: float = 0.02                   # SGD step size (the zhang2017 recipe: the same nets, the same fit)
     momentum: float = 0.9
-    batch_size: int = 128
     weight_decay: float = 0.0          # none: the bound must explain generalization without it
+    batch_size: int = 128
     max_steps: int = 4000              # both nets train this many SGD steps: Fig. 1 follows both for the same
                                        # epochs, past zero training error (mnist1d random labels fit at ≈ 2500)
     eval_every: int = 50               # steps between evaluation points (and R_A probes)
     fit_acc: float = 0.99              # "fitted": training accuracy ≥ this (marks the first-fit step, no early stop)
-    seeds: tuple[int, ...] = (0, 1)    # one true/random pair per seed (init, SGD order, random labels)
+    # measurement
     delta: float = 0.05                # confidence 1 − δ of the printed bounds
+    seeds: tuple[int, ...] = (0, 1)    # one true/random pair per seed (init, SGD order, random labels)
     device: str = "cpu"                # cpu | cuda
 
     def __post_init__(self):
-        check_common(self)
-        if not self.seeds or not 0 < self.delta < 1:
-            raise ValueError("seeds must be non-empty and delta in (0, 1)")
-
-    def train_config(self, seed: int = 0) -> TrainConfig:
-        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
-                           weight_decay=self.weight_decay, eval_every=self.eval_every, seed=seed,
-                           device=self.device)
+        check_config(self)
+        if not 0 < self.delta < 1:
+            raise ValueError("delta must lie in (0, 1)")
+        recipe(self, seed=self.seeds[0])
 
 
 QUICK = dict(n_train=2000, n_test=1000, seeds=(0,), max_steps=1600)
+
+CLAIMS = declare(
+    separation=ClaimSpec("raw margins separate the true- and random-label nets less clearly than normalized margins "
+                         "do", "Bartlett et al. 2017, Fig. 2",
+                         "separation |2·AUC − 1| of normalized > of raw, mean over seeds"),
+    smaller=ClaimSpec("the random-label net's normalized margins are smaller", "Bartlett et al. 2017, Fig. 2",
+                      "median normalized margin ratio random/true < 1 for every seed"),
+    growth=ClaimSpec("R_A grows faster during training on random labels", "Bartlett et al. 2017, §1 and Fig. 1",
+                     "R_A(random) > R_A(true) after the same number of steps from the same initialization, every "
+                     "seed"),
+    complexity_term=ClaimSpec("the spectral bound's complexity term ‖X‖_F R_A/(γn) is larger for the random-label "
+                              "net, as its test error is (bound values, vacuous or not, are in the table)",
+                              "Bartlett et al. 2017, §1 and Fig. 1",
+                              "term(random) > term(true) and test error(random) > test error(true), every seed "
+                              "(γ = 10th-percentile training margin)"),
+    fitted=ClaimSpec("every net ends with ≥ 99 % training accuracy", "experimental control",
+                     "all runs fit within max_steps", control=True),
+)
+
+
+def recipe(cfg: Config, *, seed: int, **_) -> TrainConfig:
+    return TrainConfig(max_steps=cfg.max_steps, batch_size=cfg.batch_size, lr=cfg.lr, momentum=cfg.momentum,
+                       weight_decay=cfg.weight_decay, eval_every=cfg.eval_every, seed=seed, device=cfg.device)
 
 
 def _complexity_probe(model, ds) -> dict:
@@ -100,14 +123,12 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     mkw = size_kwargs(cfg.model, cfg.width, cfg.depth)
     rows, curves, dists = [], {}, {}
     for seed in cfg.seeds:
-        torch.manual_seed(seed)  # the initialization train_model draws: R_A at step 0
-        init = models.build(cfg.model, input_shape=ds.input_shape, num_classes=ds.num_classes, **mkw)
-        c0 = _complexity_probe(init, ds)
         for kind in LABELS:
             name = f"{kind}_seed{seed}"
             dsc = D.corrupt(ds, kind, seed=seed)
-            net, res = train_model(out, name, dsc, cfg.model, mkw, cfg.train_config(seed), progress,
-                                   probes={"complexity": _complexity_probe})
+            net, init, res = train_model(out, name, dsc, cfg.model, mkw, recipe(cfg, seed=seed), progress,
+                                         probes={"complexity": _complexity_probe})
+            c0 = _complexity_probe(init, ds)  # R_A at step 0 (the same initialization for both labels)
             x, y = dsc.x_train.to(cfg.device), dsc.y_train.to(cfg.device)
             comp = spectral_complexity(net, ds.input_shape)
             raw = margins(net, x, y).cpu().numpy()
@@ -158,52 +179,38 @@ def _report(cfg: Config, ds, rows: list, curves: dict, dists: dict, out: Path) -
             row.update(separation_raw=round(sep[s]["raw"], 4), separation_normalized=round(sep[s]["normalized"], 4))
     claims = []
     raw_sep, norm_sep = mean_std(v["raw"] for v in sep.values()), mean_std(v["normalized"] for v in sep.values())
-    claims.append(Claim(
-        "raw margins separate the true- and random-label nets less clearly than normalized margins do",
-        "Bartlett et al. 2017, Fig. 2", "separation |2·AUC − 1| of normalized > of raw (mean over seeds)",
-        {"raw": raw_sep, "normalized": norm_sep}, norm_sep[0] > raw_sep[0]))
+    claims.append(CLAIMS["separation"].judge({"raw": raw_sep, "normalized": norm_sep}, norm_sep[0] > raw_sep[0]))
     ratios = [r["median_normalized_margin"] / t["median_normalized_margin"] for _, t, r in pairs]
-    claims.append(Claim(
-        "the random-label net's normalized margins are smaller", "Bartlett et al. 2017, Fig. 2",
-        "median normalized margin ratio random/true < 1 for every seed",
-        {"median_ratio": mean_std(ratios), "per_seed": [round(v, 4) for v in ratios]},
-        all(v < 1 for v in ratios)))
+    claims.append(CLAIMS["smaller"].judge({"median ratio": mean_std(ratios), "per seed": [round(v, 4) for v in ratios]},
+                                          all(v < 1 for v in ratios)))
     grow = [_growth(curves[t["run"]], curves[r["run"]]) for _, t, r in pairs]
-    claims.append(Claim(
-        "R_A grows faster during training on random labels", "Bartlett et al. 2017, §1 and Fig. 1",
-        "R_A(random) > R_A(true) after the same number of steps from the same initialization, every seed",
-        {"ratio_at_end": mean_std(g["ratio"] for g in grow), "step": [g["step"] for g in grow],
-         "fraction_of_eval_points_larger": mean_std(g["frac_larger"] for g in grow)},
+    claims.append(CLAIMS["growth"].judge(
+        {"ratio at end": mean_std(g["ratio"] for g in grow), "step": [g["step"] for g in grow],
+         "fraction of eval points larger": mean_std(g["frac_larger"] for g in grow)},
         all(g["ratio"] > 1 for g in grow)))
     both = [(t, r) for _, t, r in pairs]
-    claims.append(Claim(
-        "the spectral bound's complexity term ‖X‖_F R_A/(γn) is larger for the random-label net, as its test error "
-        "is (bound values, vacuous or not, are in the table next to the test errors)",
-        "Bartlett et al. 2017, §1 and Fig. 1", "term(random) > term(true) and test error(random) > "
-        "test error(true), every seed (γ = 10th-percentile training margin)",
+    claims.append(CLAIMS["complexity_term"].judge(
         {lab: {k: mean_std(p[i][k] for p in both) for k in ("complexity_term", "spectral_bound", "vc_bound",
-                                                               "test_error")}
+                                                             "test_error")}
          for i, lab in enumerate(LABELS)},
         all(r["complexity_term"] > t["complexity_term"] and r["test_error"] > t["test_error"] for t, r in both)))
     unfit = [r["run"] for r in rows if not r["fitted"]]
-    claims.append(Claim(f"every net ends with ≥{cfg.fit_acc:.0%} training accuracy", "experimental control",
-                        f"all runs fit within {cfg.max_steps} steps",
-                        {r["run"]: round(1 - r["train_error"], 4) for r in rows}, not unfit))
+    claims.append(CLAIMS["fitted"].judge({r["run"]: round(1 - r["train_error"], 4) for r in rows}, not unfit))
     seed0 = cfg.seeds[0]
     fig_dir = out / "figures"
-    figs = [plots.save(gplots.margin_densities({lab: dists[f"{lab}_seed{seed0}"] for lab in LABELS}),
-                       fig_dir / "margins.png"),
-            plots.save(gplots.complexity_curves(curves, rows), fig_dir / "complexity.png")]
+    figs = [save(margin_densities({lab: dists[f"{lab}_seed{seed0}"] for lab in LABELS}), fig_dir / "margins.png"),
+            save(complexity_curves(curves, rows), fig_dir / "complexity.png")]
     quantiles = {k: {"raw": np.quantile(v[0], [0.1, 0.5, 0.9]).tolist(),
                      "normalized": np.quantile(v[1], [0.1, 0.5, 0.9]).tolist()} for k, v in dists.items()}
     return preset_result(ds, claims, rows, figs, out, curves={k: [list(p) for p in v] for k, v in curves.items()},
-                         margin_quantiles=quantiles)
+                         margin_quantiles=quantiles, captions={
+                             "figures/margins.png": f"Bartlett et al.'s Fig. 2 (seed {seed0}): densities of the raw "
+                             "margins (left) and of the spectrally-normalized margins (right) of the true- and "
+                             "random-label nets on their training sets; normalized, the two separate.",
+                             "figures/complexity.png": "R_A and the product of spectral norms along training (x: "
+                             "first fit), and each net's bounds next to its measured test error (dotted: 1)."})
 
 
-register(Preset(
-    name="bartlett2017-spectral-margins",
-    title="Bartlett et al. 2017 — spectrally-normalized margins separate true from random labels",
-    claims=("normalized margins separate true/random labels better than raw margins",
-            "random-label normalized margins are smaller (median ratio)", "R_A grows faster on random labels",
-            "the spectral bound orders the nets like their test errors"),
-    Config=Config, quick=QUICK, run=run))
+PRESET = Preset(name="bartlett2017-spectral-margins",
+                title="Bartlett et al. 2017 — spectrally-normalized margins separate true from random labels",
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run)

@@ -1,74 +1,84 @@
 """Presets: one command per experiment of the literature, with its claims checked.
 
-A preset is a frozen ``Config`` dataclass whose defaults are the recipe (STYLE #9), a
-``quick`` dict of overrides for a < 60 s CPU run, the claims it checks, and
-``run(config, out, progress) -> summary``. :func:`run_preset` gives every preset the
-same directory contract:
+A preset is one module of this package (STYLE #20: a diff against one recipe) holding
+
+* ``Config`` — a flat, frozen dataclass whose defaults are the recipe, every field commented
+  with its unit and source, in the same order in every preset: data block, model block, SGD block
+  (named like :class:`~dlscope.train.TrainConfig`), measurement block, claim tolerances, ``seeds``,
+  ``device``;
+* ``QUICK`` — overrides for a < 60 s CPU run;
+* ``CLAIMS`` — the claims (and controls) it checks, declared once (:mod:`.claims`);
+* ``recipe(cfg, *, seed, **grid_point) -> TrainConfig`` — the SGD recipe of one trained net;
+* ``run(cfg, out, progress) -> summary`` — and a ``PRESET = Preset(...)`` record.
+
+:func:`run_preset` gives every preset the same directory contract:
 
 ```
 OUT/config.json  env.json  summary.json ("claims": [...])  report.md  report.html  figures/*.png
 OUT/runs/<name>/  one training run directory per model trained (resumable, see dlscope.train)
 ```
-A finished preset (``summary.json`` present, same config) is not run again; an
-unfinished one resumes: finished training runs are skipped, the interrupted one
-continues from its last checkpoint.
+A finished preset (``summary.json`` present, same config) is not run again; an unfinished one
+resumes: finished training runs are skipped, the interrupted one continues from its checkpoint.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import typing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..measure.result import to_jsonable
-from ..train.rundir import environment, read_json, write_json
+from .._io import read_json, to_jsonable, write_json
+from ..report import write_report
+from ..train.rundir import environment
 
-__all__ = ["Claim", "Preset", "register", "get", "PRESETS", "parse_overrides", "run_preset", "ConfigError",
-           "Progress"]
+__all__ = ["Preset", "PRESETS", "get", "parse_overrides", "run_preset", "ConfigError", "Progress", "discover",
+           "make_config"]
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+# Modules of this package that are not presets.
+_NOT_PRESETS = {"base", "claims", "stats", "recipe"}
 
 
 class ConfigError(ValueError):
-    """A bad ``--set`` key or value; the message lists the valid keys."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Claim:
-    """One literature claim checked on this run. ``held`` is computed, never asserted."""
-
-    claim: str
-    source: str
-    expected: Any
-    measured: Any
-    held: bool
-
-    def to_json(self) -> dict:
-        return to_jsonable(dataclasses.asdict(self))
+    """A bad ``--set`` key or value, or a run directory that cannot be used; one line for the user."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
     name: str
     title: str
-    claims: tuple[str, ...]
     Config: type
     quick: dict
+    claims: dict  # key -> ClaimSpec
     run: Callable[[Any, Path, Optional[Progress]], dict]
+
+    def claim_lines(self) -> list[str]:
+        return [s.text for s in self.claims.values() if not s.control]
 
 
 PRESETS: dict[str, Preset] = {}
 
 
-def register(preset: Preset) -> Preset:
-    PRESETS[preset.name] = preset
-    return preset
+def discover() -> dict[str, Preset]:
+    """Import every preset module of this package once (adding a preset is adding a file)."""
+    if not PRESETS:
+        for m in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            if m.name in _NOT_PRESETS or m.name.startswith("_"):
+                continue
+            mod = importlib.import_module(f"{__package__}.{m.name}")
+            preset = getattr(mod, "PRESET", None)
+            if isinstance(preset, Preset):
+                PRESETS[preset.name] = preset
+    return PRESETS
 
 
 def get(name: str) -> Preset:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}")
-    return PRESETS[name]
+    presets = discover()
+    if name not in presets:
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(sorted(presets))}")
+    return presets[name]
 
 
 def _parse(raw: str, typ, key: str):
@@ -116,15 +126,20 @@ def parse_overrides(Config: type, pairs: dict[str, str] | list[str]) -> dict:
     return out
 
 
+def make_config(preset: Preset, overrides: dict | None = None, quick: bool = False):
+    """The preset's Config with ``QUICK`` (if asked) and the overrides applied; validation errors → ConfigError."""
+    values = {**(preset.quick if quick else {}), **(overrides or {})}
+    try:
+        return preset.Config(**values)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{preset.name}: {e}") from None
+
+
 def run_preset(name: str, *, overrides: dict | None = None, quick: bool = False, out: str | Path,
                progress: Optional[Progress] = None) -> dict:
     """Run (or resume, or return the finished result of) preset ``name`` into ``out``."""
     preset = get(name)
-    values = {**(preset.quick if quick else {}), **(overrides or {})}
-    try:
-        config = preset.Config(**values)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{name}: {e}") from None
+    config = make_config(preset, overrides, quick)
     out = Path(out)
     record = {"preset": name, "quick": quick, "config": dataclasses.asdict(config)}
     if (out / "config.json").exists():
@@ -138,8 +153,7 @@ def run_preset(name: str, *, overrides: dict | None = None, quick: bool = False,
     write_json(out / "env.json", environment(getattr(config, "device", "cpu"), getattr(config, "dtype", "float32")))
     summary = preset.run(config, out, progress)
     summary = {"preset": name, "title": preset.title, "quick": quick, **summary}
-    from ..report.html import write_report
-
     write_report(out, summary)
     write_json(out / "summary.json", summary)
     return summary
+

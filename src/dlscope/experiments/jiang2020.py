@@ -26,16 +26,17 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .. import models
 from ..measure import MEASURES, conditional_mi, generalization_gap, granulated_tau, kendall_tau, measure_all, \
     sign_error
-from ..report import plots
-from ..report import plots_generalization as gplots
+from ..report.figures import save
+from ..report.figures.jiang2020 import measure_ranking
 from ..train import TrainConfig
-from .base import Claim, Preset, Progress, register
-from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
+from .base import Preset, Progress
+from .claims import ClaimSpec, declare
+from .recipe import check_config, load_dataset, preset_result, size_kwargs, train_model
+from .stats import mean_sd as mean_std
 
 # Hyperparameter axes: Config field holding the values → column name in the table.
 AXES = {"widths": "width", "depths": "depth", "lrs": "lr", "batch_sizes": "batch_size",
@@ -63,41 +64,44 @@ SPECTRAL_PRODUCTS = ("log_prod_of_spec", "log_prod_of_spec_over_margin", "log_su
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    # data
     data: str = "mnist1d"                       # mnist1d embedded; mnist, cifar10 from files
     data_root: Optional[str] = None
     n_train: Optional[int] = None               # stratified training subset (None: all)
     n_test: Optional[int] = None
+    # model
     model: str = "cnn"                          # Jiang et al. train NiN convnets; cnn = AlexNet-small blocks
     widths: tuple[int, ...] = (8, 16)           # cnn: channels per block, FC 8w and 4w (Jiang: 2 widths)
     depths: tuple[int, ...] = (1, 2)            # cnn: conv blocks (Jiang: 2, 3, 4 NiN blocks)
+    # SGD (a grid: widths × depths × lrs × batch_sizes × weight_decays × dropouts)
     lrs: tuple[float, ...] = (0.01, 0.02)       # SGD step size (Jiang: 0.1, 0.032, 0.01); 0.03 killed w8 d2 b32 nets
     batch_sizes: tuple[int, ...] = (32, 128)    # Jiang: 32 … 512
     weight_decays: tuple[float, ...] = (0.0, 5e-4)  # L2 coefficient (Jiang: 0, 1e-4, 5e-4)
     dropouts: tuple[float, ...] = (0.0,)        # dropout after the FC layers (Jiang: 0, 0.25, 0.5)
     momentum: float = 0.9
+    max_epochs: int = 300                       # budget (evaluated every epoch); nets that miss the target are left out
     target_train_loss: float = 0.01             # every net trained to this training cross-entropy (Jiang: 0.01)
-    max_epochs: int = 300                       # budget; nets that do not reach the target are left out
-    seeds: tuple[int, ...] = (0, 1)             # Ψ compares nets of the same seed
+    # measurement
     max_cost: str = "expensive"                 # cheap | forward | norms | expensive (flatness searches)
     measures: tuple[str, ...] = ()              # subset of the registry (empty: all up to max_cost)
     flatness_examples: int = 1000               # seeded training subset for the flatness searches
     pacbayes_samples: int = 10                  # Monte-Carlo draws per σ in the PAC-Bayes σ′ bisection
     sharpness_steps: int = 10                   # projected-ascent steps in the worst-case sharpness α′
+    seeds: tuple[int, ...] = (0, 1)             # Ψ compares nets of the same seed
     device: str = "cpu"
 
     def __post_init__(self):
-        check_common(self)
+        check_config(self)
         if self.max_cost not in COSTS:
             raise ValueError(f"max_cost must be one of {', '.join(COSTS)}")
         bad = [m for m in self.measures if m not in MEASURES]
         if bad:
             raise ValueError(f"unknown measures {bad}; choose among {', '.join(MEASURES)}")
-        if any(not getattr(self, f) for f in AXES) or not self.seeds:
-            raise ValueError(f"every axis ({', '.join(AXES)}) and seeds need at least one value")
         if len(self.grid()) * len(self.seeds) < 2:
             raise ValueError("the grid × seeds must hold at least two nets")
         if any(self.dropouts) and "dropout" not in models.model_kwargs(self.model):
             raise ValueError(f"model {self.model!r} has no dropout; use dropouts=0")
+        recipe(self, seed=self.seeds[0])
 
     def axes(self) -> list[str]:
         """The varied hyperparameters (table columns)."""
@@ -106,19 +110,31 @@ class Config:
     def grid(self) -> list[dict]:
         return [dict(zip(AXES.values(), v)) for v in itertools.product(*(getattr(self, f) for f in AXES))]
 
-    def train_config(self, batch: int | None = None, lr: float | None = None, wd: float | None = None,
-                     n: int = 4000, seed: int = 0) -> TrainConfig:
-        """The recipe of one grid point (defaults: the first value of each axis), evaluated every epoch."""
-        batch = batch or self.batch_sizes[0]
-        lr, wd = lr or self.lrs[0], self.weight_decays[0] if wd is None else wd
-        spe = -(-n // batch)
-        return TrainConfig(max_steps=self.max_epochs * spe, batch_size=batch, lr=lr, momentum=self.momentum,
-                           weight_decay=wd, eval_every=spe, target_train_loss=self.target_train_loss, seed=seed,
-                           device=self.device)
-
 
 QUICK = dict(n_train=500, n_test=500, widths=(6, 12), lrs=(0.02, 0.04), weight_decays=(0.0,), seeds=(0,),
              target_train_loss=0.1, flatness_examples=250, pacbayes_samples=5, sharpness_steps=5)
+
+CLAIMS = declare(
+    psi=ClaimSpec("flatness / PAC-Bayes measures rank above spectral products and the parameter count (granulated "
+                  "Kendall Ψ)", "Jiang et al. 2020, Tables 1–2 and §7",
+                  "mean Ψ over flatness measures > mean over spectral products and > params"),
+    cmi=ClaimSpec("flatness / PAC-Bayes measures rank above spectral products and the parameter count (conditional "
+                  "mutual information K, which is blind to the sign of the correlation)",
+                  "Jiang et al. 2020, Tables 1–2 and §7",
+                  "mean K over flatness measures > mean over spectral products and > params"),
+    fitted=ClaimSpec("every net reaches the target training cross-entropy",
+                     "experimental control (nets that do not are left out, as in Jiang et al.)", "all nets",
+                     control=True),
+)
+
+
+def recipe(cfg: Config, *, seed: int, lr: float | None = None, batch_size: int | None = None,
+           weight_decay: float | None = None, **_) -> TrainConfig:
+    """The recipe of one grid point (defaults: the first value of each axis), evaluated every epoch."""
+    return TrainConfig(max_epochs=cfg.max_epochs, eval_every_epochs=1, batch_size=batch_size or cfg.batch_sizes[0],
+                       lr=lr or cfg.lrs[0], momentum=cfg.momentum,
+                       weight_decay=cfg.weight_decays[0] if weight_decay is None else weight_decay,
+                       target_train_loss=cfg.target_train_loss, seed=seed, device=cfg.device)
 
 
 def _run_name(h: dict, seed: int) -> str:
@@ -136,10 +152,8 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
         for h in cfg.grid():
             mkw = {**size_kwargs(cfg.model, h["width"], h["depth"]),
                    **({"dropout": h["dropout"]} if h["dropout"] else {})}
-            torch.manual_seed(seed)  # the initialization train_model draws (for distance-from-init measures)
-            init = models.build(cfg.model, input_shape=ds.input_shape, num_classes=ds.num_classes, **mkw)
-            tc = cfg.train_config(h["batch_size"], h["lr"], h["weight_decay"], ds.n_train, seed)
-            net, res = train_model(out, _run_name(h, seed), ds, cfg.model, mkw, tc, progress)
+            tc = recipe(cfg, seed=seed, lr=h["lr"], batch_size=h["batch_size"], weight_decay=h["weight_decay"])
+            net, init, res = train_model(out, _run_name(h, seed), ds, cfg.model, mkw, tc, progress)
             gap = generalization_gap(net, ds)
             row = {"run": _run_name(h, seed), **h, "seed": seed, "steps": res.steps,
                    "fitted": res.steps_to_fit is not None, "train_loss": res.final["train_loss"],
@@ -194,29 +208,27 @@ def _report(cfg: Config, ds, nets: list[dict], out: Path) -> dict:
     table = evaluate_measures(nets, measures, axes) if len(fitted) >= 2 else []
     claims = []
     flat = [m for m in FAMILIES["flatness"] if m in measures]
-    for key, what in (("Psi", "granulated Kendall Ψ"),
-                      ("cmi", "conditional mutual information K, which is blind to the sign of the correlation")):
-        f, s, p = (_family_mean(table, flat, key), _family_mean(table, SPECTRAL_PRODUCTS, key),
-                   _family_mean(table, ("params",), key))
-        claims.append(Claim(
-            f"flatness / PAC-Bayes measures rank above spectral products and the parameter count ({what})",
-            "Jiang et al. 2020, Tables 1–2 and §7", "mean over flatness measures > mean over spectral products "
-            "and > params", {"flatness": f, "spectral_products": s, "params": p},
-            bool(flat) and not math.isnan(f) and f > s and f > p))
+    for key, col in (("psi", "Psi"), ("cmi", "cmi")):
+        f, sp, p = (_family_mean(table, flat, col), _family_mean(table, SPECTRAL_PRODUCTS, col),
+                    _family_mean(table, ("params",), col))
+        measured = {"flatness": f, "spectral_products": sp, "params": p}
+        if not flat or math.isnan(f):
+            claims.append(CLAIMS[key].not_evaluable("no flatness measure was computed (max_cost or too few nets)",
+                                                    measured))
+        else:
+            claims.append(CLAIMS[key].judge(measured, f > sp and f > p))
     unfit = [r["run"] for r in nets if not r["fitted"]]
-    claims.append(Claim(f"every net reaches training cross-entropy ≤ {cfg.target_train_loss}",
-                        "experimental control (nets that do not are left out, as in Jiang et al.)",
-                        f"all {len(nets)} nets", {"fitted": len(fitted), "not fitted": unfit}, not unfit))
+    claims.append(CLAIMS["fitted"].judge({"fitted": len(fitted), "not fitted": unfit}, not unfit))
     figs = []
     if table:
-        figs.append(plots.save(gplots.measure_ranking(table, axes), out / "figures" / "measures.png"))
+        figs.append(save(measure_ranking(table, axes), out / "figures" / "measures.png"))
     gaps = [r["gap"] for r in fitted]
-    return preset_result(ds, claims, table, figs, out, axes=axes, gap=mean_std(gaps) if gaps else None, nets=nets)
+    return preset_result(ds, claims, table, figs, out, axes=axes, gap=mean_std(gaps) if gaps else None, nets=nets,
+                         captions={"figures/measures.png": "Each measure's Kendall τ with the generalization gap, its "
+                                   "granulated Ψ (dots: ψ per hyperparameter) and its conditional mutual information "
+                                   "K (hatched where τ < 0: K ignores the sign), coloured by family."})
 
 
-register(Preset(
-    name="jiang2020-fantastic-measures",
-    title="Jiang et al. 2020 (lite) — which complexity measure predicts the generalization gap?",
-    claims=("flatness / PAC-Bayes measures rank above spectral products and params (Ψ)",
-            "the same by conditional mutual information K"),
-    Config=Config, quick=QUICK, run=run))
+PRESET = Preset(name="jiang2020-fantastic-measures",
+                title="Jiang et al. 2020 (lite) — which complexity measure predicts the generalization gap?",
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run)

@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Optional
 
 from .. import data as D
-from ..measure import vc_bound, vc_dimension_bounds
-from ..report import plots
-from ..report import plots_generalization as gplots
+from ..measure import n_for_nonvacuous, vc_bound, vc_dimension_bounds
+from ..report.figures import save
+from ..report.figures.vcbounds import vc_bounds_figure
 from ..train import TrainConfig
-from .base import Claim, Preset, Progress, register
-from .common import check_common, load_dataset, mean_std, preset_result, size_kwargs, train_model
+from .base import Preset, Progress
+from .claims import ClaimSpec, declare
+from .recipe import check_config, load_dataset, preset_result, size_kwargs, train_model
+from .stats import mean_sd as mean_std
 
 # The nets of Zhang et al. 2017 (Appendix A), at the sizes the zhang2017 preset trains on mnist1d.
 ARCHS = {"cnn": ("cnn", size_kwargs("cnn", 32, 2)), "mlp-1x512": ("mlp", {"widths": (512,)}),
@@ -41,50 +43,56 @@ BOUNDS = (*UPPER[:2], "piecewise_linear_lower_order", *UPPER[2:])
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    # data
     data: str = "mnist1d"              # mnist1d embedded; mnist, fashion-mnist, cifar10 from files
     data_root: Optional[str] = None
     n_train: Optional[int] = None      # stratified training subset (None: all); n in the bounds
     n_test: Optional[int] = None
+    # model
     architectures: tuple[str, ...] = ("cnn", "mlp-1x512", "mlp-3x512")  # keys of ARCHS (Zhang et al.'s nets)
+    # SGD
     lr: float = 0.02                   # the zhang2017 recipe: SGD + momentum 0.9, batch 128, constant rate
     momentum: float = 0.9
+    weight_decay: float = 0.0
     batch_size: int = 128
     max_steps: int = 20000             # budget per run, in SGD steps
     eval_every: int = 50
     target_train_acc: float = 0.99     # fit = this training accuracy (Zhang et al.: 100%)
-    seeds: tuple[int, ...] = (0, 1)    # init, SGD order and random labels; test errors are mean ± std
+    # measurement
     delta: float = 0.05                # confidence 1 − δ of the VC generalization bound
+    # claim tolerances
     min_error_difference: float = 0.2  # "test errors differ": random − true test error at least this
+    seeds: tuple[int, ...] = (0, 1)    # init, SGD order and random labels; test errors are mean ± std
     device: str = "cpu"
 
     def __post_init__(self):
-        check_common(self)
+        check_config(self)
         bad = [a for a in self.architectures if a not in ARCHS]
-        if bad or not self.architectures or not self.seeds:
-            raise ValueError(f"architectures must be among {', '.join(ARCHS)} (got {bad}); seeds non-empty")
-
-    def train_config(self, seed: int = 0) -> TrainConfig:
-        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
-                           eval_every=self.eval_every, target_train_acc=self.target_train_acc, seed=seed,
-                           device=self.device)
+        if bad:
+            raise ValueError(f"architectures must be among {', '.join(ARCHS)} (got {bad})")
+        recipe(self, seed=self.seeds[0])
 
 
 QUICK = dict(n_train=2000, n_test=1000, architectures=("cnn", "mlp-1x512"), seeds=(0,))
 
+CLAIMS = declare(
+    exceed_n=ClaimSpec("every VC-dimension upper bound exceeds the number of training examples n",
+                       "Baum & Haussler 1989; Bartlett et al. 2019; Karpinski & Macintyre 1997",
+                       "bound / n > 1 for every net"),
+    vacuous=ClaimSpec("the VC generalization bound is vacuous (> 1) for every net",
+                      "Vapnik–Chervonenkis; Mohri et al. Cor. 3.19", "bound > 1"),
+    blind=ClaimSpec("the same architecture (the same VC bounds) generalizes on true labels and not on random labels",
+                    "Zhang et al. 2017, §1 (capacity does not explain generalization)",
+                    "identical VC bounds and test error(random) − test error(true) ≥ min_error_difference"),
+    fitted=ClaimSpec("every net reaches the target training accuracy", "experimental control", "all runs fit",
+                     control=True),
+)
 
-def _n_nonvacuous(vc_dim: float, num_classes: int, delta: float) -> int:
-    """Smallest n at which the VC bound with zero training error drops below 1 (doubling, then bisection)."""
-    def ok(n):
-        return float(vc_bound(vc_dim, n, delta=delta, num_classes=num_classes)) < 1.0
 
-    hi = 1
-    while not ok(hi):
-        hi *= 2
-    lo = hi // 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
+def recipe(cfg: Config, *, seed: int, **_) -> TrainConfig:
+    return TrainConfig(max_steps=cfg.max_steps, batch_size=cfg.batch_size, lr=cfg.lr, momentum=cfg.momentum,
+                       weight_decay=cfg.weight_decay, eval_every=cfg.eval_every,
+                       target_train_acc=cfg.target_train_acc, seed=seed, device=cfg.device)
 
 
 def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
@@ -95,8 +103,8 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
         for seed in cfg.seeds:
             for kind in LABELS:
                 dsc = D.corrupt(ds, kind, seed=seed)
-                net, res = train_model(out, f"{arch}_{kind}_seed{seed}", dsc, model, mkw, cfg.train_config(seed),
-                                       progress)
+                net, _, res = train_model(out, f"{arch}_{kind}_seed{seed}", dsc, model, mkw,
+                                          recipe(cfg, seed=seed), progress)
                 vc = vc_dimension_bounds(net, ds.input_shape)
                 train_err = 1 - res.final["train_acc"]
                 gen = vc_bound(vc.value["piecewise_linear_upper"], ds.n_train, delta=cfg.delta,
@@ -107,8 +115,8 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
                              "steps_to_fit": res.steps_to_fit, "train_error": round(train_err, 4),
                              "test_error": round(1 - res.final["test_acc"], 4),
                              "vc_bound": float(gen), "vc_bound_vacuous": gen.extra["vacuous"],
-                             "n_for_nonvacuous": _n_nonvacuous(vc.value["piecewise_linear_upper"], ds.num_classes,
-                                                               cfg.delta)})
+                             "n_for_nonvacuous": n_for_nonvacuous(vc.value["piecewise_linear_upper"],
+                                                                  ds.num_classes, cfg.delta)})
     return _report(cfg, ds, rows, out)
 
 
@@ -117,13 +125,9 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
     claims = []
     ratios = {a: {b: round(min(r[b] for r in rows if r["architecture"] == a) / n, 1) for b in UPPER}
               for a in cfg.architectures}
-    claims.append(Claim(
-        "every VC-dimension upper bound exceeds the number of training examples n",
-        "Baum & Haussler 1989; Bartlett et al. 2019; Karpinski & Macintyre 1997", "bound / n > 1 for every net",
-        ratios, all(v > 1 for d in ratios.values() for v in d.values())))
-    claims.append(Claim(
-        "the VC generalization bound is vacuous (> 1) for every net", "Vapnik–Chervonenkis; Mohri et al. Cor. 3.19",
-        "bound > 1", {f"{r['architecture']}_{r['labels']}_seed{r['seed']}": round(r["vc_bound"], 3) for r in rows},
+    claims.append(CLAIMS["exceed_n"].judge(ratios, all(v > 1 for d in ratios.values() for v in d.values())))
+    claims.append(CLAIMS["vacuous"].judge(
+        {f"{r['architecture']}_{r['labels']}_seed{r['seed']}": round(r["vc_bound"], 3) for r in rows},
         all(r["vc_bound_vacuous"] for r in rows)))
     per_arch, held = {}, True
     for a in cfg.architectures:
@@ -134,21 +138,16 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
         per_arch[a] = {"test_error_true": err["true_labels"], "test_error_random": err["random_labels"],
                        "difference": round(diff, 4), "same_vc_bounds": same}
         held &= same and diff >= cfg.min_error_difference
-    claims.append(Claim(
-        "the same architecture (the same VC bounds) generalizes on true labels and not on random labels",
-        "Zhang et al. 2017, §1 (capacity does not explain generalization)",
-        f"identical VC bounds and test error(random) − test error(true) ≥ {cfg.min_error_difference}",
-        per_arch, held))
+    claims.append(CLAIMS["blind"].judge(per_arch, held))
     unfit = [f"{r['architecture']}_{r['labels']}_seed{r['seed']}" for r in rows if r["steps_to_fit"] is None]
-    claims.append(Claim(f"every net reaches ≥{cfg.target_train_acc:.0%} training accuracy", "experimental control",
-                        "all runs fit", {"not fitted": unfit}, not unfit))
-    figs = [plots.save(gplots.vc_bounds_figure(rows, list(BOUNDS), n), out / "figures" / "vc_bounds.png")]
-    return preset_result(ds, claims, rows, figs, out)
+    claims.append(CLAIMS["fitted"].judge({"not fitted": unfit}, not unfit))
+    figs = [save(vc_bounds_figure(rows, list(BOUNDS), n), out / "figures" / "vc_bounds.png")]
+    return preset_result(ds, claims, rows, figs, out, captions={
+        "figures/vc_bounds.png": "Left: VC-dimension bounds of each architecture against the number n of training "
+                                 "examples (dashed; above it every bound is vacuous); right: the test errors of the "
+                                 "same architectures on true and on random labels."})
 
 
-register(Preset(
-    name="vc-bounds",
-    title="VC-dimension bounds of the random-label nets — vacuous, and blind to the labels",
-    claims=("every VC-dimension bound exceeds n", "the VC generalization bound is vacuous",
-            "same architecture, same bound: small test error on true labels, chance on random labels"),
-    Config=Config, quick=QUICK, run=run))
+PRESET = Preset(name="vc-bounds",
+                title="VC-dimension bounds of the random-label nets — vacuous, and blind to the labels",
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run)

@@ -1,17 +1,80 @@
-"""Instruments: pure functions of (model, data) that return :class:`Result` objects.
+"""Instruments: pure functions of (model, [loss_fn,] data) that return :class:`Result` objects.
 
-Two families, each re-exported from its own API module:
+Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an iterable of ``(x, y)``
+batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
+it found it. The families, one subpackage each (imports flow upward only:
+``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
+``bounds``, ``flatness`` ← ``correlation``):
 
-* generalization (margins, operator norms, spectral complexity, bounds, flatness,
-  the measure registry) — ``_api_generalization``;
-* optimization (curvature operator, Lanczos, trace, spectral density, landscape
-  slices, mode connectivity) — ``_api_curvature``.
+=============  ==========================================================================
+``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
+               seeded draws; monotone searches
+``norms``      the layer chain of a model (BN folded, Lipschitz constants of what follows);
+               exact operator norms; per-layer norms; path and parameter norms
+``bounds``     margins; Bartlett et al. 2017 (R_A, normalized margins, the margin bound);
+               VC dimensions and the VC bound; Bartlett 1998 (fat-shattering)
+``flatness``   PAC-Bayes σ′; worst-case α′; Keskar et al. ε-sharpness; average and
+               adaptive sharpness; the one ascent helper
+``curvature``  the Hessian / GGN operator; Lanczos; trace; SLQ density; critical points
+               and the Hessian index; in-training probes
+``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
+               weight matching; the barrier
+``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+=============  ==========================================================================
 """
-from .result import Result, to_jsonable
-from ._state import preserved
-from ._api_generalization import *  # noqa: F401,F403
-from ._api_generalization import __all__ as _gen_all
-from ._api_curvature import *  # noqa: F401,F403
-from ._api_curvature import __all__ as _curv_all
+from ._core.result import Result
+from ._core.risk import classification_error
+from ._core.state import preserved
+from .bounds.bartlett1998 import fat_shattering_bound
+from .bounds.bartlett2017 import (complexity_from_rows, normalized_margins, reinitialized, spectral_complexity,
+                                  spectral_margin_bound)
+from .bounds.margins import margin_from_logits, margin_percentile, margins
+from .bounds.vc import n_for_nonvacuous, network_size, piecewise_polynomial_vc_upper, vc_bound, vc_dimension_bounds
+from .correlation.rankcorr import conditional_mi, granulated_tau, kendall_tau, sign_error
+from .correlation.registry import MEASURES, Measure, generalization_gap, measure_all
+from .curvature.base import CurvatureOperator, as_operator
+from .curvature.critical import hessian_index, minimize_gradient_norm
+from .curvature.density import negative_fraction, spectral_density
+from .curvature.lanczos import bottom_eigenvalues, top_eigenvalues
+from .curvature.operator import ggn, hessian
+from .curvature.probes import edge_of_stability, gradient_noise
+from .curvature.trace import trace
+from .flatness.keskar2017 import keskar_sharpness
+from .flatness.pacbayes import pacbayes_mag_sigma, pacbayes_sigma
+from .flatness.sharpness import adaptive_sharpness, average_sharpness, sharpness_summary
+from .flatness.worst_case import worst_case_sharpness
+from .landscape.alignment import weight_matching
+from .landscape.barrier import barrier
+from .landscape.directions import landscape_directions
+from .landscape.paths import find_path
+from .landscape.slices import interpolate, slice_1d, slice_2d
+from .norms.chain import trace_layers
+from .norms.layer_norms import layer_norms
+from .norms.linear_map import linear_map_norm
+from .norms.operator import fold_batchnorm, operator_norm, reshaped_kernel_norm
+from .norms.path_norm import param_count, param_distance, param_norm, path_norm
 
-__all__ = ["Result", "to_jsonable", "preserved", *_gen_all, *_curv_all]
+__all__ = [
+    # core
+    "Result", "preserved", "classification_error",
+    # norms
+    "trace_layers", "operator_norm", "linear_map_norm", "reshaped_kernel_norm", "fold_batchnorm", "layer_norms",
+    "path_norm", "param_count", "param_norm", "param_distance",
+    # bounds
+    "margins", "margin_from_logits", "margin_percentile",
+    "spectral_complexity", "normalized_margins", "reinitialized", "complexity_from_rows", "spectral_margin_bound",
+    "network_size", "vc_dimension_bounds", "piecewise_polynomial_vc_upper", "vc_bound", "n_for_nonvacuous",
+    "fat_shattering_bound",
+    # flatness
+    "pacbayes_sigma", "pacbayes_mag_sigma", "worst_case_sharpness", "keskar_sharpness",
+    "average_sharpness", "adaptive_sharpness", "sharpness_summary",
+    # curvature
+    "CurvatureOperator", "hessian", "ggn", "as_operator", "top_eigenvalues", "bottom_eigenvalues", "trace",
+    "spectral_density", "negative_fraction", "hessian_index", "minimize_gradient_norm",
+    "edge_of_stability", "gradient_noise",
+    # landscape
+    "landscape_directions", "slice_1d", "slice_2d", "interpolate", "find_path", "barrier", "weight_matching",
+    # correlation
+    "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
+    "sign_error",
+]

@@ -5,13 +5,13 @@ import inspect
 
 from torch import nn
 
-from .base import DLModel, forward_layers
+from .base import DLModel
 from .cnn import CNN, Conv1dNet, InceptionSmall
 from .linear import DeepLinear
 from .mlp import MLP
 from .resnet import ResNet
 
-__all__ = ["build", "MODELS", "DLModel", "forward_layers", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
+__all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
            "ResNet", "DeepLinear", "model_kwargs"]
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,

@@ -1,50 +1,14 @@
-"""What every dlscope model shares: its input shape and its weight-bearing layers in forward order.
+"""What every dlscope model shares: its input shape and the build options it was made with (``spec``).
 
-Norm-based bounds (Bartlett et al. 2017; Neyshabur et al. 2017) multiply per-layer
-quantities in the order the input traverses the layers, which for a general
-``nn.Module`` is not the order of registration; :func:`forward_layers` finds it by
-running one forward pass with hooks.
+The layers of a model in forward order are found by the one tracer,
+:func:`dlscope.measure.trace_layers`.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-__all__ = ["DLModel", "forward_layers", "WEIGHT_LAYERS", "conv_cls", "pool_cls", "bn_cls"]
-
-WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-
-def forward_layers(model: nn.Module, input_shape: tuple[int, ...], types=WEIGHT_LAYERS) -> list[tuple[str, nn.Module]]:
-    """(name, module) of every module of ``types`` in the order a forward pass first calls it.
-
-    The pass runs under ``torch.no_grad`` in eval mode on a zero input of batch size 2;
-    the model's mode is restored afterwards.
-    """
-    names = {m: n for n, m in model.named_modules()}
-    order: list[tuple[str, nn.Module]] = []
-    seen: set[int] = set()
-
-    def hook(mod, _inp, _out):
-        if id(mod) not in seen:
-            seen.add(id(mod))
-            order.append((names[mod], mod))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, types)]
-    was_training = {m: m.training for m in model.modules()}
-    p = next(model.parameters(), None)
-    x = torch.zeros(2, *input_shape, dtype=p.dtype if p is not None else torch.float32,
-                    device=p.device if p is not None else "cpu")
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, t in was_training.items():
-            m.training = t
-    return order
+__all__ = ["DLModel", "conv_cls", "pool_cls", "bn_cls", "spatial"]
 
 
 class DLModel(nn.Module):
@@ -52,10 +16,6 @@ class DLModel(nn.Module):
 
     input_shape: tuple[int, ...]
     spec: dict
-
-    def weight_layers(self) -> list[nn.Module]:
-        """Linear/Conv layers in forward order (for norms and bounds)."""
-        return [m for _, m in forward_layers(self, self.input_shape)]
 
 
 def conv_cls(dims: int):

@@ -1,72 +1,77 @@
-"""The report of a preset run: ``report.md`` and a self-contained ``report.html`` (figures inlined)."""
+"""The self-contained HTML report of a preset run (``report.html``, figures inlined).
+
+Status is shown in words and colour (not emoji: they render as empty boxes where no emoji font
+exists); wide tables scroll inside their box; every figure has a caption; the page ends with
+the configuration, the environment and the wall time.
+"""
 from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 
-from ..train.rundir import atomic_write_text
+from .format import STATUS_COLORS, fmt, status_of
+from .markdown import summary_line
 
-__all__ = ["write_report", "claims_markdown", "table_markdown"]
+__all__ = ["report_html"]
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328}
+table{border-collapse:collapse;font-size:90%;width:100%}td,th{border:1px solid #d0d7de;padding:4px 6px;
+vertical-align:top;text-align:left}th{background:#f6f8fa}.scroll{overflow-x:auto;max-width:100%}
+.status{font-weight:bold;white-space:nowrap;color:#fff;padding:1px 6px;border-radius:4px}
+figure{margin:1.5em 0}figcaption{color:#57606a;font-size:90%}img{max-width:100%}
+pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:85%}.claims td:nth-child(5){max-width:28em}"""
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return str(v)
+def _table(rows: list[dict], keys: list[str], cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{r.get(k, '') if k == 'status' else html.escape(fmt(r.get(k, '')))}</td>"
+                                    for k in keys) + "</tr>" for r in rows)
+    return f'<div class="scroll"><table class="{cls}"><tr>{head}</tr>{body}</table></div>'
 
 
-def claims_markdown(claims: list[dict]) -> str:
-    rows = ["| held | claim | source | expected | measured |", "|---|---|---|---|---|"]
+def _claim_rows(claims: list[dict]) -> list[dict]:
+    out = []
     for c in claims:
-        rows.append(f"| {'✅ yes' if c['held'] else '❌ no'} | {c['claim']} | {c['source']} | "
-                    f"{_fmt(c['expected'])} | {_fmt(c['measured'])} |")
-    return "\n".join(rows)
+        st = status_of(c)
+        badge = f'<span class="status" style="background:{STATUS_COLORS.get(st, "#57606a")}">{html.escape(st)}</span>'
+        if c.get("reason"):
+            badge += f"<br><small>{html.escape(c['reason'])}</small>"
+        out.append({"status": badge, **{k: c.get(k) for k in ("claim", "source", "expected", "measured")}})
+    return out
 
 
-def table_markdown(table: list[dict]) -> str:
-    if not table:
-        return ""
-    keys = list(dict.fromkeys(k for row in table for k in row))
-    rows = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    rows += ["| " + " | ".join(_fmt(r.get(k, "")) for k in keys) + " |" for r in table]
-    return "\n".join(rows)
-
-
-def write_report(out: Path, summary: dict) -> None:
-    out = Path(out)
+def report_html(summary: dict, out: Path, config: dict | None = None, env: dict | None = None) -> str:
     claims = summary.get("claims", [])
-    held = sum(c["held"] for c in claims)
-    md = [f"# {summary.get('title', summary.get('preset'))}", "",
-          f"Preset `{summary.get('preset')}`{' (--quick)' if summary.get('quick') else ''}; "
-          f"data: {summary.get('dataset', '')}. Claims held: {held}/{len(claims)}.", "",
-          "## Claims", "", claims_markdown(claims), "", "## Results", "", table_markdown(summary.get("table", [])), ""]
-    for f in summary.get("figures", []):
-        md += [f"![{f}]({f})", ""]
-    atomic_write_text(out / "report.md", "\n".join(md))
-    imgs = []
-    for f in summary.get("figures", []):
-        data = base64.b64encode((out / f).read_bytes()).decode()
-        imgs.append(f'<figure><img src="data:image/png;base64,{data}" style="max-width:100%"><figcaption>'
-                    f'{html.escape(f)}</figcaption></figure>')
-
-    def table_html(rows, keys):
-        head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(k, '')))}</td>" for k in keys) + "</tr>"
-                       for r in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
-
-    crow = [{"held": "✅ yes" if c["held"] else "❌ no", **{k: c[k] for k in ("claim", "source", "expected", "measured")}}
-            for c in claims]
+    lit = [c for c in claims if c.get("kind", "claim") == "claim"]
+    ctrl = [c for c in claims if c.get("kind") == "control"]
+    keys5 = ["status", "claim", "source", "expected", "measured"]
+    parts = [f"<h1>{html.escape(summary.get('title', ''))}</h1>",
+             f"<p>Preset <code>{html.escape(str(summary.get('preset', '')))}</code>"
+             f"{' (--quick)' if summary.get('quick') else ''}; data: {html.escape(str(summary.get('dataset', '')))}. "
+             f"<b>{html.escape(summary_line(summary))}</b></p>",
+             "<h2>Claims</h2>", _table(_claim_rows(lit), keys5, "claims")]
+    if ctrl:
+        parts += ["<h2>Controls</h2><p>Checks of the experiment itself; not counted as claims.</p>",
+                  _table(_claim_rows(ctrl), keys5, "claims")]
     table = summary.get("table", [])
-    keys = list(dict.fromkeys(k for row in table for k in row))
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(summary.get('preset', ''))}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:90%}}
-td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}</style></head><body>
-<h1>{html.escape(summary.get('title', ''))}</h1><p>{html.escape(md[2])}</p>
-<h2>Claims</h2>{table_html(crow, ['held', 'claim', 'source', 'expected', 'measured'])}
-<h2>Results</h2>{table_html(table, keys)}<h2>Figures</h2>{''.join(imgs)}</body></html>"""
-    atomic_write_text(out / "report.html", page)
+    if table:
+        parts += ["<h2>Results</h2>", _table(table, list(dict.fromkeys(k for row in table for k in row)))]
+    captions = summary.get("captions", {})
+    if summary.get("figures"):
+        parts.append("<h2>Figures</h2>")
+    for f in summary.get("figures", []):
+        data = base64.b64encode((Path(out) / f).read_bytes()).decode()
+        cap = captions.get(f, f)
+        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(cap)}">'
+                     f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+    if config is not None:
+        parts += ["<h2>Configuration</h2>", "<pre>" + html.escape("\n".join(
+            f"{k} = {v}" for k, v in config.get("config", {}).items())) + "</pre>"]
+    if env is not None:
+        parts += ["<h2>Environment</h2>", _table([env], list(env))]
+    if summary.get("wall_time_s") is not None:
+        parts.append(f"<p>Wall time: {summary['wall_time_s']:.1f} s.</p>")
+    title = html.escape(str(summary.get("preset", "")))
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style></head>'
+            f"<body>{''.join(parts)}</body></html>")

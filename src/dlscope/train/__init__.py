@@ -2,7 +2,8 @@
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .loop import RunResult, evaluate, fit, loss_function
-from .rundir import RunDir, environment, read_json, write_json
+from .._io import read_json, write_json
+from .rundir import RunDir, environment
 from .schedules import learning_rate
 
 __all__ = ["fit", "TrainConfig", "RunResult", "evaluate", "loss_function", "learning_rate", "RunDir",

@@ -9,13 +9,13 @@ half-written. No pickle is involved (``torch.load`` is not needed).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
+
+from .._io import publish, temporary_path
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -32,11 +32,10 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     meta = {"step": str(step), "param_groups": json.dumps(osd["param_groups"]),
             "optim_scalars": json.dumps(scalars), "extra": json.dumps(extra or {})}
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    os.close(fd)
+    tmp = temporary_path(path)
     try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
+        save_file(tensors, str(tmp), metadata=meta)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Optional
 
 __all__ = ["TrainConfig"]
@@ -10,6 +11,7 @@ __all__ = ["TrainConfig"]
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     max_steps: int = 2000            # SGD steps (the budget); one step = one minibatch
+    max_epochs: Optional[float] = None  # the budget in epochs instead (overrides max_steps): ⌈epochs · ⌈n/B⌉⌉ steps
     batch_size: int = 128            # examples per step
     lr: float = 0.01                 # base learning rate η
     momentum: float = 0.9            # heavy-ball momentum (Zhang et al. 2017 use 0.9)
@@ -22,6 +24,7 @@ class TrainConfig:
     loss: str = "ce"                 # ce (cross-entropy) | mse (squared loss on one-hot targets)
     augment: bool = False            # random crop (pad 4) + horizontal flip for images; random shift for 1-D
     eval_every: int = 100            # steps between evaluation points (full train and test sets)
+    eval_every_epochs: Optional[float] = None  # or in epochs (overrides eval_every)
     eval_batch: int = 4096           # batch size for evaluation passes (memory only, no effect on values)
     target_train_acc: Optional[float] = None  # stop at the first eval point with train accuracy ≥ this
     target_train_loss: Optional[float] = None  # or with train loss ≤ this (Jiang et al. 2020 train to CE 0.01)
@@ -42,3 +45,13 @@ class TrainConfig:
                 raise ValueError(f"{f} must be ≥ 1, got {getattr(self, f)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        for f in ("max_epochs", "eval_every_epochs"):
+            if getattr(self, f) is not None and not getattr(self, f) > 0:
+                raise ValueError(f"{f} must be > 0 (or None), got {getattr(self, f)}")
+
+    def budget(self, n_train: int) -> tuple[int, int, int]:
+        """(steps per epoch, total steps, steps between evaluation points) for n_train examples."""
+        spe = math.ceil(n_train / min(self.batch_size, n_train))
+        total = math.ceil(self.max_epochs * spe) if self.max_epochs is not None else self.max_steps
+        every = max(1, round(self.eval_every_epochs * spe)) if self.eval_every_epochs is not None else self.eval_every
+        return spe, total, every

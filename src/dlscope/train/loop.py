@@ -21,7 +21,8 @@ from torch import nn
 from ..data.dataset import Dataset
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .rundir import RunDir, environment, read_json, write_json
+from .._io import read_json, write_json
+from .rundir import RunDir, environment
 from .schedules import learning_rate
 
 __all__ = ["fit", "evaluate", "RunResult", "loss_function"]
@@ -108,7 +109,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
-    steps_per_epoch = math.ceil(n / B)
+    steps_per_epoch, max_steps, eval_every = cfg.budget(n)
 
     rd = RunDir(run_dir) if run_dir is not None else None
     full_config = {"train": dataclasses.asdict(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
@@ -142,7 +143,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     batch_count, perm, perm_epoch = 0, None, -1
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16)
     model.train()
-    while step < cfg.max_steps and steps_to_fit is None and not diverged:
+    while step < max_steps and steps_to_fit is None and not diverged:
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).to(device)
@@ -168,9 +169,9 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
         batch_count += 1
         step += 1
         if progress is not None:
-            progress(step, cfg.max_steps)
+            progress(step, max_steps)
 
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+        if step % eval_every == 0 or step == max_steps:
             train_loss, train_acc = evaluate(model, xtr, ytr, loss_fn, cfg.eval_batch)
             test_loss, test_acc = evaluate(model, xte, yte, loss_fn, cfg.eval_batch)
             row = {"step": step, "epoch": step / steps_per_epoch, "lr": lr,

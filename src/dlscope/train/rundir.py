@@ -19,38 +19,15 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..measure.result import to_jsonable
+from .._io import atomic_write_text, read_json, to_jsonable, write_json
+from .._version import __version__
 
-__all__ = ["atomic_write_text", "write_json", "read_json", "environment", "RunDir"]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path):
-    return json.loads(Path(path).read_text())
+__all__ = ["environment", "RunDir"]
 
 
 def _git_sha() -> str | None:
@@ -64,8 +41,6 @@ def _git_sha() -> str | None:
 
 def environment(device: str = "cpu", dtype: str = "float32", data_hash: str | None = None) -> dict:
     """Provenance of a run (STYLE #12)."""
-    from .. import __version__
-
     dev = torch.device(device)
     env = {
         "dlscope": __version__,

@@ -28,5 +28,6 @@ def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
     if cfg.schedule == "multistep":
         return cfg.lr * 0.1 ** sum(1 for m in cfg.milestones if e >= m)
     if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, cfg.max_steps) / cfg.max_steps))
+        total = math.ceil(cfg.max_epochs * steps_per_epoch) if cfg.max_epochs is not None else cfg.max_steps
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
     raise ValueError(cfg.schedule)

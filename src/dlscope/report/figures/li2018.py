@@ -1,0 +1,23 @@
+"""Figures of Li et al. 2018 (landscape slices)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import subplots
+
+__all__ = ["landscape_figure"]
+
+
+def landscape_figure(slices: dict):
+    """Contours of log training loss on 2-D filter-normalized slices (Li et al. 2018, Fig. 5).
+    ``slices`` maps a name to (alphas, betas, losses[i, j])."""
+    fig, axes = subplots(1, len(slices), figsize=(5.8 * len(slices), 4.8), squeeze=False)
+    zs = [np.log10(np.asarray(z)) for _, _, z in slices.values()]
+    levels = np.linspace(min(z.min() for z in zs), max(z.max() for z in zs), 30)
+    for ax, (name, (a, b, _)), z in zip(axes[0], slices.items(), zs):
+        cs = ax.contourf(a, b, z.T, levels=levels, cmap="viridis")
+        ax.contour(a, b, z.T, levels=levels[::3], colors="k", linewidths=0.4)
+        ax.plot([0], [0], "r*", ms=10)
+        ax.set(xlabel="α (direction 1)", ylabel="β (direction 2)", title=f"{name}: log10 training loss")
+    fig.colorbar(cs, ax=axes[0].tolist(), label="log10 loss")
+    return fig

@@ -1,0 +1,130 @@
+"""The one registry of small test models: tiny float64 problems for every family of instruments.
+
+Each :class:`Case` is a model, a loss and data (split into unequal batches by ``.batches``);
+the brute-force answers live in :mod:`oracles`. ``UserResidualCNN`` and ``UserPoolCNN`` are
+user-style modules (BatchNorm, pooling, functional calls and a residual add in ``forward``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+F = nn.functional
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    model: nn.Module
+    loss_fn: Callable
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @property
+    def batches(self):
+        """Unequal batches (5, 7, rest) to exercise the n_b/N weighting."""
+        cuts = [0, 5, 12, len(self.y)]
+        return [(self.x[a:b], self.y[a:b]) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+    def names(self):
+        return [n for n, _ in self.model.named_parameters()]
+
+    def flat(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
+
+    def unflat(self, flat) -> dict:
+        out, i = {}, 0
+        for n, p in self.model.named_parameters():
+            out[n] = flat[i:i + p.numel()].view_as(p)
+            i += p.numel()
+        return out
+
+    def outputs(self, flat):
+        buffers = {n: b.clone() for n, b in self.model.named_buffers()}
+        training = self.model.training
+        self.model.eval()
+        try:
+            return functional_call(self.model, {**self.unflat(flat), **buffers}, (self.x,))
+        finally:
+            self.model.train(training)
+
+    def loss(self, flat):
+        return self.loss_fn(self.outputs(flat), self.y)
+
+
+def mlp(seed=0) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+    x = torch.randn(16, 4, generator=g, dtype=torch.float64)
+    return Case("mlp", model, F.cross_entropy, x, torch.randint(0, 3, (16,), generator=g))
+
+
+def cnn(seed=0) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Softplus(), nn.Flatten(), nn.Linear(2 * 3 * 3, 3)).double()
+    x = torch.randn(14, 1, 5, 5, generator=g, dtype=torch.float64)
+    return Case("cnn", model, F.cross_entropy, x, torch.randint(0, 3, (14,), generator=g))
+
+
+def bn_net(seed=0) -> Case:
+    """BatchNorm with non-trivial running statistics; the model is left in *train* mode so the
+    instruments' default mode="eval" has something to switch (and restore)."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, 2)).double()
+    with torch.no_grad():
+        model.train()
+        for _ in range(3):
+            model(torch.randn(32, 3, generator=g, dtype=torch.float64) * 2 + 1)
+    x = torch.randn(15, 3, generator=g, dtype=torch.float64)
+    return Case("bn_net", model, F.cross_entropy, x, torch.randint(0, 2, (15,), generator=g))
+
+
+def regression(seed=0) -> Case:
+    """MSE regression (the GGN is then exactly JᵀJ·2/(N·d))."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2)).double()
+    x = torch.randn(13, 3, generator=g, dtype=torch.float64)
+    return Case("regression", model, F.mse_loss, x, torch.randn(13, 2, generator=g, dtype=torch.float64))
+
+
+CASES = {"mlp": mlp, "cnn": cnn, "bn_net": bn_net, "regression": regression}
+
+
+class UserResidualCNN(nn.Module):
+    """A model dlscope did not build: BatchNorm, max-pool, functional ReLU, a residual add (8×8 inputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = torch.relu(h + self.bn2(self.conv2(h)))
+        return self.head(self.pool(h).flatten(1))
+
+
+class UserPoolCNN(nn.Module):
+    """conv–BN–ReLU–average-pool and a linear head, 6×6 inputs, 2 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.pool = nn.AvgPool2d(2)
+        self.fc = nn.Linear(4 * 3 * 3, 2)
+
+    def forward(self, x):
+        return self.fc(self.pool(torch.relu(self.bn(self.conv(x)))).flatten(1))
