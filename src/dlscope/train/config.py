@@ -4,7 +4,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH"]
+
+COMPILE_MODES = ("default", "reduce-overhead")
+FAST_PATH = {"amp_bf16": False, "channels_last": False, "compile": False, "compile_mode": "default"}  # field: off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +31,11 @@ class TrainConfig:
     seed: int = 0                    # seeds batch order, augmentation and dropout
     device: str = "cpu"              # cpu | cuda | cuda:N
     dtype: str = "float32"           # float32 | float64
-    amp_bf16: bool = False           # bfloat16 autocast for forward/backward (CUDA)
+    # Fast path (CUDA; all off by default, so CPU results never change — see dlscope.train.fastpath)
+    amp_bf16: bool = False           # bfloat16 autocast for forward/backward; CUDA only, float32 only
+    channels_last: bool = False      # NHWC memory format for 4-D inputs and the model's 4-D weights
+    compile: bool = False            # torch.compile the model; falls back to eager with a note if it fails
+    compile_mode: str = "default"    # default | reduce-overhead (CUDA graphs: small, launch-bound nets)
 
     def __post_init__(self):
         if self.schedule not in ("constant", "step", "exponential", "multistep", "cosine"):
@@ -42,3 +49,17 @@ class TrainConfig:
                 raise ValueError(f"{f} must be ≥ 1, got {getattr(self, f)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        for f in ("amp_bf16", "channels_last", "compile"):
+            if not isinstance(getattr(self, f), bool):
+                raise ValueError(f"{f} must be True or False, got {getattr(self, f)!r}")
+        if self.compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be {' or '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
+        if self.amp_bf16 and not str(self.device).startswith("cuda"):
+            # CPU autocast would run, slowly, and change every result: refused rather than silently on
+            raise ValueError(f"amp_bf16 needs a CUDA device (device is {self.device!r}); leave it off on CPU")
+        if self.amp_bf16 and self.dtype != "float32":
+            raise ValueError(f"amp_bf16 needs dtype float32 (autocast leaves {self.dtype} untouched)")
+
+    def fast_path(self) -> dict:
+        """The fast-path options that are on (``{}`` for a plain run)."""
+        return {f: getattr(self, f) for f in FAST_PATH if getattr(self, f) != FAST_PATH[f]}
