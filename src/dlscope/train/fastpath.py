@@ -13,14 +13,14 @@ existed); they exist for CUDA, where a CIFAR-size net is launch- and bandwidth-b
   (noted). The model is handed back in the default format, so code that ``view``s weights works.
 * ``compile``: ``torch.compile(model, mode=compile_mode)``; ``"reduce-overhead"`` adds CUDA
   graphs (one replay per step instead of hundreds of kernel launches: small nets). Compilation
-  happens lazily, in the first step's forward and backward; if it raises — no C++ compiler, an
-  unsupported Python or platform, an op the compiler cannot handle — the step is undone (buffers
-  such as BatchNorm statistics and the RNG state restored, gradients cleared), redone uncompiled,
-  and training goes on uncompiled with a one-line note in ``notes`` (``RunResult.notes`` and
-  ``summary.json``). Evaluation, probes and checkpoints always use the plain module, never the
+  happens lazily, in the forward and backward of the first step with a new batch shape (the first
+  step; the last, partial batch of an epoch); if it raises — no C++ compiler, an unsupported
+  Python or platform, an op the compiler cannot handle — that step is undone (buffers such as
+  BatchNorm statistics and the RNG state restored, gradients cleared), redone uncompiled, and
+  training goes on uncompiled with a one-line note in ``notes`` (``RunResult.notes`` and
+  ``summary.json``); the note says "compiled with ..." when it worked. Evaluation, probes and checkpoints always use the plain module, never the
   compiled wrapper, so checkpoint keys carry no ``_orig_mod.`` prefix and evaluation at another
-  batch size or in eval mode triggers no recompilation. A batch of another size (the last,
-  partial batch of an epoch) compiles once more, with dynamic shapes.
+  batch size or in eval mode triggers no recompilation.
 """
 from __future__ import annotations
 
@@ -63,12 +63,12 @@ class TrainStep:
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
         self.forward: Callable = model
-        self._first_compiled = False
+        self._compiled, self._shapes = False, set()  # batch shapes compiled so far
         self._mark_step = cfg.compile and cfg.compile_mode == "reduce-overhead"
         if cfg.compile:
             try:
                 self.forward = torch.compile(model, mode=cfg.compile_mode)
-                self._first_compiled = True
+                self._compiled = True
             except Exception as e:  # noqa: BLE001 — any refusal (platform, Python version) means: run eager
                 self._fall_back(e)
 
@@ -79,8 +79,7 @@ class TrainStep:
             elif not self._noted_layout:
                 self._noted_layout = True
                 self.notes.append(f"channels_last: inputs are {x.dim()}-D, not 4-D images; no effect on them")
-        if self._first_compiled:
-            self._first_compiled = False
+        if self._compiled and tuple(x.shape) not in self._shapes:
             return self._try_compiled(x, y)
         return self._step(x, y)
 
@@ -93,13 +92,15 @@ class TrainStep:
         return loss
 
     def _try_compiled(self, x, y):
-        """The first compiled step (where compilation happens); undone and redone eagerly if it fails."""
+        """A step that compiles (a new batch shape); undone and redone eagerly if compilation fails."""
         buffers = [b.detach().clone() for b in self.model.buffers()]
         rng = torch.get_rng_state()
         cuda_rng = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
         try:
             loss = self._step(x, y)
-            self.notes.append(f"compiled with torch.compile(mode={self.compile_mode!r})")
+            if not self._shapes:
+                self.notes.append(f"compiled with torch.compile(mode={self.compile_mode!r})")
+            self._shapes.add(tuple(x.shape))
             return loss
         except Exception as e:  # noqa: BLE001 — compiler errors come in many types (Inductor, OSError, …)
             with torch.no_grad():
@@ -114,6 +115,6 @@ class TrainStep:
             return self._step(x, y)
 
     def _fall_back(self, e: Exception) -> None:
-        self.forward, self._mark_step = self.model, False
+        self.forward, self._mark_step, self._compiled = self.model, False, False
         msg = (str(e).strip().splitlines() or [""])[0][:200]
         self.notes.append(f"torch.compile failed ({type(e).__name__}: {msg}); trained uncompiled")
