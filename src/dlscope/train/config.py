@@ -7,7 +7,7 @@ from typing import Optional
 __all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH"]
 
 COMPILE_MODES = ("default", "reduce-overhead")
-FAST_PATH = {"amp_bf16": False, "channels_last": False, "compile": False, "compile_mode": "default"}  # field: off
+FAST_PATH = {"amp_bf16": False, "channels_last": False, "compile": False, "compile_mode": "default"}  # each option: its "off" value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +59,3 @@ class TrainConfig:
             raise ValueError(f"amp_bf16 needs a CUDA device (device is {self.device!r}); leave it off on CPU")
         if self.amp_bf16 and self.dtype != "float32":
             raise ValueError(f"amp_bf16 needs dtype float32 (autocast leaves {self.dtype} untouched)")
-
-    def fast_path(self) -> dict:
-        """The fast-path options that are on (``{}`` for a plain run)."""
-        return {f: getattr(self, f) for f in FAST_PATH if getattr(self, f) != FAST_PATH[f]}
