@@ -5,6 +5,9 @@ Tensors: ``model.<name>`` for the state dict (parameters and buffers) and
 buffers). Metadata (strings): the step, the optimizer's param_groups and any extra
 JSON. One file written to a temporary name and renamed, so a checkpoint is never
 half-written. No pickle is involved (``torch.load`` is not needed).
+
+A ``torch.compile``-d model is saved and loaded through the module it wraps, so the keys never
+carry the wrapper's ``_orig_mod.`` prefix and a checkpoint loads into compiled and plain models alike.
 """
 from __future__ import annotations
 
@@ -20,8 +23,14 @@ from .._io import publish, temporary_path
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
 
+def _plain(model: torch.nn.Module) -> torch.nn.Module:
+    """The module under a ``torch.compile`` wrapper (``OptimizedModule._orig_mod``), else the model."""
+    return getattr(model, "_orig_mod", model)
+
+
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int,
                     extra: dict | None = None) -> None:
+    model = _plain(model)
     tensors = {f"model.{k}": v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     osd = optimizer.state_dict()
     for idx, state in osd["state"].items():
@@ -43,6 +52,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """Restore model and optimizer in place; returns (step, extra)."""
+    model = _plain(model)
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
     tensors = load_file(str(path))

@@ -5,7 +5,10 @@ import dataclasses
 import math
 from typing import Optional
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH"]
+
+COMPILE_MODES = ("default", "reduce-overhead")
+FAST_PATH = {"amp_bf16": False, "channels_last": False, "compile": False, "compile_mode": "default"}  # each option: its "off" value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +34,11 @@ class TrainConfig:
     seed: int = 0                    # seeds batch order, augmentation and dropout
     device: str = "cpu"              # cpu | cuda | cuda:N
     dtype: str = "float32"           # float32 | float64
-    amp_bf16: bool = False           # bfloat16 autocast for forward/backward (CUDA)
+    # Fast path (CUDA; all off by default, so CPU results never change — see dlscope.train.fastpath)
+    amp_bf16: bool = False           # bfloat16 autocast for forward/backward; CUDA only, float32 only
+    channels_last: bool = False      # NHWC memory format for 4-D inputs and the model's 4-D weights
+    compile: bool = False            # torch.compile the model; falls back to eager with a note if it fails
+    compile_mode: str = "default"    # default | reduce-overhead (CUDA graphs: small, launch-bound nets)
 
     def __post_init__(self):
         if self.schedule not in ("constant", "step", "exponential", "multistep", "cosine"):
@@ -48,6 +55,16 @@ class TrainConfig:
         for f in ("max_epochs", "eval_every_epochs"):
             if getattr(self, f) is not None and not getattr(self, f) > 0:
                 raise ValueError(f"{f} must be > 0 (or None), got {getattr(self, f)}")
+        for f in ("amp_bf16", "channels_last", "compile"):
+            if not isinstance(getattr(self, f), bool):
+                raise ValueError(f"{f} must be True or False, got {getattr(self, f)!r}")
+        if self.compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be {' or '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
+        if self.amp_bf16 and not str(self.device).startswith("cuda"):
+            # CPU autocast would run, slowly, and change every result: refused rather than silently on
+            raise ValueError(f"amp_bf16 needs a CUDA device (device is {self.device!r}); leave it off on CPU")
+        if self.amp_bf16 and self.dtype != "float32":
+            raise ValueError(f"amp_bf16 needs dtype float32 (autocast leaves {self.dtype} untouched)")
 
     def budget(self, n_train: int) -> tuple[int, int, int]:
         """(steps per epoch, total steps, steps between evaluation points) for n_train examples."""

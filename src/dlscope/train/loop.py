@@ -19,9 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import Dataset
+from .augment import augment
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .._io import read_json, write_json
+from .fastpath import TrainStep, config_record
 from .rundir import RunDir, environment
 from .schedules import learning_rate
 
@@ -42,6 +44,7 @@ class RunResult:
     resumed_from: Optional[int] = None
     wall_time_s: float = 0.0
     diverged: bool = False
+    notes: list = dataclasses.field(default_factory=list)  # what the fast path did (e.g. a compile fallback)
 
 
 def loss_function(kind: str, num_classes: int) -> Callable:
@@ -65,24 +68,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callab
     return total / max(len(y), 1), correct / max(len(y), 1)
 
 
-def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random crop after zero-padding by 4 and a horizontal flip with probability ½ (2-D images);
-    a random shift of up to 4 positions (1-D signals); identity otherwise."""
-    if x.dim() == 4:
-        n, _, h, w = x.shape
-        pad = F.pad(x, (4, 4, 4, 4))
-        dx, dy = torch.randint(0, 9, (2, n), generator=g).tolist()
-        flip = torch.rand(n, generator=g) < 0.5
-        out = torch.stack([pad[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
-        return torch.where(flip.to(x.device).view(-1, 1, 1, 1), out.flip(3), out)
-    if x.dim() in (2, 3):
-        L = x.shape[-1]
-        pad = F.pad(x, (4, 4))
-        d = torch.randint(0, 9, (len(x),), generator=g).tolist()
-        return torch.stack([pad[i, ..., d[i] : d[i] + L] for i in range(len(x))])
-    return x
-
-
 def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str | Path | None = None,
         extra_config: dict | None = None, probes: dict[str, Callable] | None = None,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
@@ -98,6 +83,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     ``target_train_loss`` (that step is the run's ``steps_to_fit``), or whose training loss
     is not finite (``diverged``).
     The global torch RNG is re-seeded from (seed, step) at every step.
+    The fast-path options (``amp_bf16``, ``channels_last``, ``compile``) are described in
+    :mod:`dlscope.train.fastpath`; what they did goes into ``RunResult.notes``.
     """
     cfg = config
     device, dtype = torch.device(cfg.device), _DTYPES[cfg.dtype]
@@ -106,13 +93,14 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     xtr, ytr = ds.x_train.to(dtype), ds.y_train
     xte, yte = ds.x_test.to(dtype), ds.y_test
     loss_fn = loss_function(cfg.loss, ds.num_classes)
+    train_step = TrainStep(model, loss_fn, cfg, device)  # forward + backward: autocast, layout, compile
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
     steps_per_epoch, max_steps, eval_every = cfg.budget(n)
 
     rd = RunDir(run_dir) if run_dir is not None else None
-    full_config = {"train": dataclasses.asdict(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
+    full_config = {"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
                    "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
                              "parameters": sum(p.numel() for p in model.parameters())},
                    **(extra_config or {})}
@@ -122,8 +110,9 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
         if rd.finished() and rd.checkpoint.exists():
             load_checkpoint(rd.checkpoint, model, opt)
             s = read_json(rd.summary)
+            _plain_layout(model)
             return RunResult(rd.read_metrics(), s["final"], s["steps_to_fit"], s["steps"], rd.path, None,
-                             s.get("wall_time_s", 0.0), s.get("diverged", False))
+                             s.get("wall_time_s", 0.0), s.get("diverged", False), s.get("notes", []))
         if rd.checkpoint.exists():
             step, _ = load_checkpoint(rd.checkpoint, model, opt)
             metrics = rd.read_metrics(upto_step=step)
@@ -141,7 +130,6 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     diverged = any(not math.isfinite(float(m["train_loss"])) for m in metrics)  # JSON stores NaN as "nan"
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16)
     model.train()
     while step < max_steps and steps_to_fit is None and not diverged:
         epoch, i = divmod(step, steps_per_epoch)
@@ -159,11 +147,9 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             torch.cuda.manual_seed(cfg.seed * 1_000_003 + step)
         x, y = xtr[idx], ytr[idx]
         if cfg.augment:
-            x = _augment(x, torch.Generator().manual_seed(cfg.seed * 7_919 + step))
-        with autocast:
-            loss = loss_fn(model(x), y)
+            x = augment(x, torch.Generator().manual_seed(cfg.seed * 7_919 + step))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = train_step(x, y)
         opt.step()
         batch_loss_sum += loss.detach().float()
         batch_count += 1
@@ -192,7 +178,17 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
 
     final = dict(metrics[-1]) if metrics else {}
     wall = time.perf_counter() - t0
+    _plain_layout(model)
+    notes = train_step.notes
     if rd is not None:
         write_json(rd.summary, {"final": final, "steps_to_fit": steps_to_fit, "steps": step,
-                                "fitted": steps_to_fit is not None, "diverged": diverged, "wall_time_s": wall})
-    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None, resumed_from, wall, diverged)
+                                "fitted": steps_to_fit is not None, "diverged": diverged, "wall_time_s": wall,
+                                **({"notes": notes} if notes else {})})
+    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None, resumed_from, wall, diverged,
+                     notes)
+
+
+def _plain_layout(model: nn.Module) -> None:
+    """Hand the model back in the default memory format (channels_last is internal to the loop)."""
+    if any(p.dim() == 4 and not p.is_contiguous() for p in model.parameters()):
+        model.to(memory_format=torch.contiguous_format)
