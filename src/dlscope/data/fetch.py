@@ -108,11 +108,16 @@ def verify(path: Path, checksum: str) -> bool:
     return _VERIFIED[key]
 
 
-class _TooSlow(DownloadError):
-    """A server brought less than the minimum rate; retrying it would not help."""
+# No canonical file is larger than CIFAR-10's 170 MB tarball: a server sending more (or promising
+# more in Content-Length) is refused, so a fast endless stream cannot fill the disk either.
+MAX_DOWNLOAD = 1 << 30
 
 
-def _receive(r, f, url: str, t_end: float, min_rate: float, window: float) -> int:
+class _NoRetry(DownloadError):
+    """The server is too slow or sends too much: retrying it would not help, the next mirror might."""
+
+
+def _receive(r, f, url: str, t_end: float, min_rate: float, window: float, have: int) -> int:
     """Copy response ``r`` into ``f`` until EOF, dropping it past ``t_end`` or below ``min_rate``.
 
     ``read1`` returns whatever one ``recv`` brought, so a trickle of one byte at a time still
@@ -124,12 +129,14 @@ def _receive(r, f, url: str, t_end: float, min_rate: float, window: float) -> in
         f.write(chunk)
         got += len(chunk)
         now = time.monotonic()
+        if have + got > MAX_DOWNLOAD:
+            raise _NoRetry(f"{url}: server sent more than {MAX_DOWNLOAD} bytes")
         if now > t_end:
             raise DownloadError(f"{url}: deadline passed after {got} bytes")
         if now - mark_t >= window:
             rate = (got - mark_got) / (now - mark_t)
             if rate < min_rate:
-                raise _TooSlow(f"{url}: too slow, {rate / 1e3:.2g} kB/s over {now - mark_t:.2g} s "
+                raise _NoRetry(f"{url}: too slow, {rate / 1e3:.2g} kB/s over {now - mark_t:.2g} s "
                                f"(minimum {min_rate / 1e3:g} kB/s)")
             mark_t, mark_got = now, got
     return got
@@ -142,7 +149,8 @@ def _download(url: str, dest: Path, checksum: str, *, retries: int, timeout: flo
         part.unlink(missing_ok=True)
     stale = part.exists()  # left by an earlier call: may not be a prefix of this file
     t0 = time.monotonic()
-    t_end = t0 + deadline if deadline is not None else t0 + 60.0  # refined once the size is known
+    # deadline=None: 60 s to get an answer, then 60 s + size / min_rate (size unknown: MAX_DOWNLOAD)
+    t_end = t0 + (deadline if deadline is not None else 60.0)
     last: Exception | None = None
     for attempt in range(retries + 1):
         if attempt:
@@ -160,10 +168,13 @@ def _download(url: str, dest: Path, checksum: str, *, retries: int, timeout: flo
                 if have and r.status != 206:  # server ignored the range: start over
                     have = 0
                 length = r.headers.get("Content-Length")
-                if deadline is None and length is not None and length.isdigit():
-                    t_end = max(t_end, t0 + 60.0 + (have + int(length)) / min_rate)
+                size = have + int(length) if length is not None and length.isdigit() else None
+                if size is not None and size > MAX_DOWNLOAD:
+                    raise _NoRetry(f"{url}: server announces {size} bytes, more than {MAX_DOWNLOAD}")
+                if deadline is None:
+                    t_end = max(t_end, t0 + 60.0 + (size or MAX_DOWNLOAD) / min_rate)
                 with open(part, "ab" if have else "wb") as f:
-                    got = _receive(r, f, url, t_end, min_rate, rate_window)
+                    got = _receive(r, f, url, t_end, min_rate, rate_window, have)
                 if length is not None and got < int(length):
                     raise DownloadError(f"connection closed after {got} of {length} bytes")
             break
@@ -173,7 +184,7 @@ def _download(url: str, dest: Path, checksum: str, *, retries: int, timeout: flo
             if 400 <= e.code < 500:
                 raise DownloadError(f"{url}: HTTP {e.code}") from e
             last = e
-        except _TooSlow:
+        except _NoRetry:
             raise
         except (urllib.error.URLError, HTTPException, OSError, DownloadError, ValueError) as e:
             last = e

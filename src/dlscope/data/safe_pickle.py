@@ -7,7 +7,9 @@ batches (Krizhevsky 2009, pickled by Python 2's cPickle) hold a ``dict`` of ``by
 strings and bytes are built by pickle opcodes, not by calling globals; the only globals the
 files name are numpy's array reconstruction:
 ``numpy.core.multiarray._reconstruct`` (``numpy._core`` since numpy 2), ``numpy.ndarray`` and
-``numpy.dtype`` (plus ``numpy._core.numeric._frombuffer`` for protocol-5 re-pickles).
+``numpy.dtype`` (plus, for the same dict re-pickled by Python 3, ``_codecs.encode`` with the
+latin-1 codec, which protocols 0-2 use for bytes, and ``numpy._core.numeric._frombuffer``,
+which protocol 5 uses for arrays).
 
 This module never hands those names to numpy. :class:`RestrictedUnpickler` maps each to a
 stand-in that checks its arguments and builds the array itself with ``np.frombuffer`` (a
@@ -25,6 +27,7 @@ import io
 import math
 import pickle
 import pickletools
+import warnings
 
 import numpy as np
 
@@ -116,6 +119,12 @@ def _reconstruct(cls, shape, placeholder):
     return _ArrayStub()
 
 
+def _latin1(text, codec):
+    if not isinstance(text, str) or codec not in ("latin1", "latin-1"):
+        raise DataFormatError("pickle calls _codecs.encode with arguments other than (str, 'latin1')")
+    return text.encode("latin1")
+
+
 def _frombuffer(buf, dtype, shape, order):
     return _array(shape, dtype, buf, _text(order) or "")
 
@@ -127,6 +136,7 @@ _ALLOWED = {key: _Global(".".join(key), fn) for key, fn in [
     (("numpy._core.numeric", "_frombuffer"), _frombuffer),
     (("numpy", "ndarray"), None),  # only ever an argument of _reconstruct
     (("numpy", "dtype"), _DType),
+    (("_codecs", "encode"), _latin1),
 ]}
 
 
@@ -166,8 +176,10 @@ def safe_loads(data: bytes):
     Raises ``DataFormatError`` for refused globals/opcodes; other decoding errors propagate
     for the caller's :func:`~dlscope.data.untrusted.reading` block to turn into one line.
     """
-    _scan(data)
-    return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+    with warnings.catch_warnings():  # a protocol-0 STRING with a bad escape warns: hostile text, not ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _scan(data)
+        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
 
 
 def as_array(obj) -> np.ndarray | None:

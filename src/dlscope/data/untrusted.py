@@ -20,6 +20,7 @@ import lzma
 import math
 import pickle
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -39,18 +40,35 @@ class MissingDataError(FileNotFoundError):
     """A dataset file is absent or corrupt; the message says where and how to get it."""
 
 
+_MAX_MESSAGE = 400
+
+
+def _one_line(text: str) -> str:
+    """One printable line of at most ``_MAX_MESSAGE`` characters.
+
+    Decoders quote the bytes they choke on; a hostile file could otherwise put newlines or
+    terminal escape sequences into the error the command line prints.
+    """
+    text = " ".join(str(text).split())
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
 class DataFormatError(ValueError):
     """A data file's bytes do not follow its format; the message is one line naming the file."""
 
     def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))  # one line, whatever a decoder said
+        super().__init__(_one_line(message))
 
 
-# What decoders raise on hostile bytes (gzip.BadGzipFile and zipfile errors are OSError/Exception
-# subclasses listed here explicitly; MemoryError: a header that passed the cap on a small machine).
+# What decoders raise on hostile bytes, as found by tests/data/test_fuzz_readers.py and the
+# decoders' sources: gzip.BadGzipFile is an OSError; numpy's .npy header parser raises SyntaxError
+# and tokenize.TokenError; zipfile raises RuntimeError (encrypted member) and NotImplementedError
+# (unknown compression); MemoryError: a header under the cap on a small machine.
 _DECODE_ERRORS = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-                  OverflowError, RecursionError, MemoryError, NotImplementedError, struct.error,
-                  zlib.error, lzma.LZMAError, zipfile.BadZipFile, pickle.UnpicklingError)
+                  OverflowError, RecursionError, MemoryError, NotImplementedError, RuntimeError,
+                  SyntaxError, tokenize.TokenError, struct.error, zlib.error, lzma.LZMAError,
+                  zipfile.BadZipFile, pickle.UnpicklingError)
 
 
 @contextlib.contextmanager
@@ -58,8 +76,12 @@ def reading(path: str | Path, what: str):
     """Turn whatever decoding ``path`` raises into one :class:`DataFormatError` (absent: MissingDataError)."""
     try:
         yield
-    except (DataFormatError, MissingDataError):
+    except MissingDataError:
         raise
+    except DataFormatError as e:
+        if str(path) in str(e):
+            raise
+        raise DataFormatError(f"{path}: {e}") from e  # raised deep inside (e.g. by the unpickler)
     except FileNotFoundError as e:
         raise MissingDataError(f"{path}: file not found") from e
     except _DECODE_ERRORS as e:
