@@ -10,6 +10,8 @@ import struct
 import numpy as np
 import pytest
 
+BIN_DIR, PY_DIR = "cifar-10-batches-bin", "cifar-10-batches-py"  # the official tarballs' folders
+
 
 class _Py2Pickler(pickle._Pickler):
     dispatch = dict(pickle._Pickler.dispatch)
@@ -46,8 +48,6 @@ def _write_cifar(root, fmt: str, n: int = 10, seed: int = 0, protocol=None):
 
     ``protocol``: for the python form, None = Python 2 layout (``py2_pickle``), else that protocol.
     """
-    from dlscope.data.cifar import BIN_DIR, PY_DIR
-
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     split = {}

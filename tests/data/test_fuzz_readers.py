@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dlscope import data as D
-from dlscope.data import cifar
-from dlscope.data.files import read_cifar_batches, read_cifar_bin, read_cifar_npz, read_idx
+from dlscope.data import files as F
 
 # DLSCOPE_FUZZ_EXAMPLES=N: a deeper, randomized run (e.g. before a release); default: 250, fixed seed.
 _DEEP = os.environ.get("DLSCOPE_FUZZ_EXAMPLES")
@@ -98,7 +97,7 @@ def test_fuzz_idx_content(fdir, raw, gz, expect):
         assert isinstance(a, np.ndarray) and a.dtype.isnative
         assert expect is None or a.shape == expect
 
-    _outcome(lambda: read_idx(p, expect, max_bytes=1 << 20), check)
+    _outcome(lambda: F.read_idx(p, expect, max_bytes=1 << 20), check)
 
 
 @FUZZ
@@ -107,7 +106,7 @@ def test_fuzz_idx_gzip_stream(fdir, raw):
     """Mutated gzip bytes: damaged headers, CRCs, deflate blocks and truncated members."""
     p = fdir / "g.gz"
     p.write_bytes(raw)
-    _outcome(lambda: read_idx(p, max_bytes=1 << 20), lambda a: isinstance(a, np.ndarray))
+    _outcome(lambda: F.read_idx(p, max_bytes=1 << 20), lambda a: isinstance(a, np.ndarray))
 
 
 def _bin_file(n=3) -> bytes:
@@ -120,10 +119,10 @@ def _bin_file(n=3) -> bytes:
 @FUZZ
 @given(raw=_mutations(_bin_file()))
 def test_fuzz_cifar_binary(fdir, raw):
-    folder = fdir / cifar.BIN_DIR
+    folder = fdir / "cifar-10-batches-bin"
     folder.mkdir(exist_ok=True)
     (folder / "test_batch.bin").write_bytes(raw)
-    _outcome(lambda: read_cifar_bin(folder, "test"), _check_cifar)
+    _outcome(lambda: F.read_cifar_bin(folder, "test"), _check_cifar)
 
 
 @pytest.mark.parametrize("kind", ["py2", "p4", "p5"])
@@ -132,14 +131,14 @@ def test_fuzz_cifar_pickle(fdir, py2_pickle, batch_dict, kind):
     rng = np.random.default_rng(1)
     d = batch_dict(rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8), np.array([3, 7]), "testing batch 1")
     valid = py2_pickle(d) if kind == "py2" else pickle.dumps(d, protocol=int(kind[1]))
-    folder = fdir / cifar.PY_DIR
+    folder = fdir / "cifar-10-batches-py"
     folder.mkdir(exist_ok=True)
 
     @FUZZ
     @given(raw=_mutations(valid))
     def run(raw):
         (folder / "test_batch").write_bytes(raw)
-        _outcome(lambda: read_cifar_batches(folder, "test"), _check_cifar)
+        _outcome(lambda: F.read_cifar_batches(folder, "test"), _check_cifar)
 
     run()
 
@@ -166,7 +165,7 @@ def test_fuzz_cifar_npz(fdir, compressed):
     @given(raw=_mutations(_npz(compressed)))
     def run(raw):
         p.write_bytes(raw)
-        _outcome(lambda: read_cifar_npz(p), _check_cifar)
+        _outcome(lambda: F.read_cifar_npz(p), _check_cifar)
 
     run()
 
@@ -181,4 +180,4 @@ def test_fuzz_npy_header_inside_a_valid_zip(fdir, member):
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("x.npy", buf.getvalue())
         z.writestr("y.npy", member)
-    _outcome(lambda: read_cifar_npz(p), _check_cifar)
+    _outcome(lambda: F.read_cifar_npz(p), _check_cifar)

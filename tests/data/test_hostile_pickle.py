@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from dlscope import data as D
-from dlscope.data import cifar
-from dlscope.data.files import read_cifar_batches
-from dlscope.data.safe_pickle import RestrictedUnpickler
+from dlscope.data import files as F
+
+PY_DIR = "cifar-10-batches-py"
 
 
 class _Call:
@@ -34,7 +34,7 @@ def _hostile_folder(write_cifar, tmp_path, payload, protocol):
     ``protocol``: a pickle protocol, or a function writing the pickle (the Python 2 layout).
     """
     write_cifar(tmp_path, "python", n=4)
-    folder = tmp_path / cifar.PY_DIR
+    folder = tmp_path / PY_DIR
     d = pickle.loads((folder / "data_batch_1").read_bytes(), encoding="bytes")  # our own file
     d[b"batch_label"] = payload
     raw = protocol(d) if callable(protocol) else pickle.dumps(d, protocol=protocol)
@@ -61,10 +61,10 @@ def _one_line(err, *words):
 @pytest.mark.parametrize("protocol", [None, 2, 4, 5])
 def test_official_layout_and_python3_repickles_load(write_cifar, tmp_path, protocol):
     xtr, ytr, xte, yte = write_cifar(tmp_path, "python", n=6, seed=1, protocol=protocol)
-    x, y = read_cifar_batches(tmp_path / cifar.PY_DIR, "train", records=6)
+    x, y = F.read_cifar_batches(tmp_path / PY_DIR, "train", records=6)
     np.testing.assert_array_equal(x, xtr)
     np.testing.assert_array_equal(y, ytr)
-    x, y = read_cifar_batches(tmp_path / cifar.PY_DIR, "test")
+    x, y = F.read_cifar_batches(tmp_path / PY_DIR, "test")
     np.testing.assert_array_equal(x, xte)
     assert y.dtype == np.int64 and y.tolist() == yte.tolist()
 
@@ -74,7 +74,7 @@ def test_makedirs_payload_does_not_run(write_cifar, py2_pickle, tmp_path, protoc
     target = tmp_path / "pwned"
     folder = _hostile_folder(write_cifar, tmp_path, _Call(os.makedirs, str(target)),
                              py2_pickle if protocol == "py2" else protocol)
-    err = _outcome(lambda: read_cifar_batches(folder, "train"))
+    err = _outcome(lambda: F.read_cifar_batches(folder, "train"))
     assert not target.exists(), "the pickle's payload ran"
     _one_line(err, "refused to load global os.makedirs", "data_batch_1")
 
@@ -103,7 +103,7 @@ def test_hostile_globals_are_refused(write_cifar, tmp_path, fn, args, word):
     args = tuple(a.format(t=str(target)) if isinstance(a, str) else a for a in args)
     folder = _hostile_folder(write_cifar, tmp_path, _Call(fn, *args), protocol=4)
     t0 = time.perf_counter()
-    err = _outcome(lambda: read_cifar_batches(folder, "train"))
+    err = _outcome(lambda: F.read_cifar_batches(folder, "train"))
     assert not target.exists()
     _one_line(err, word)
     assert time.perf_counter() - t0 < 5  # refused, not attempted
@@ -111,8 +111,8 @@ def test_hostile_globals_are_refused(write_cifar, tmp_path, fn, args, word):
 
 def _raw_folder(write_cifar, tmp_path, raw: bytes):
     write_cifar(tmp_path, "python", n=2)
-    (tmp_path / cifar.PY_DIR / "data_batch_1").write_bytes(raw)
-    return tmp_path / cifar.PY_DIR
+    (tmp_path / PY_DIR / "data_batch_1").write_bytes(raw)
+    return tmp_path / PY_DIR
 
 
 @pytest.mark.parametrize("raw,word", [
@@ -125,7 +125,7 @@ def _raw_folder(write_cifar, tmp_path, raw: bytes):
     (b"\x80\x02]q\x00.", "not a CIFAR-10 batch dict"),
 ])
 def test_hostile_opcodes_are_refused(write_cifar, tmp_path, raw, word):
-    err = _outcome(lambda: read_cifar_batches(_raw_folder(write_cifar, tmp_path, raw), "train"))
+    err = _outcome(lambda: F.read_cifar_batches(_raw_folder(write_cifar, tmp_path, raw), "train"))
     _one_line(err, word)
 
 
@@ -135,19 +135,21 @@ def test_array_state_must_match_its_bytes(write_cifar, py2_pickle, batch_dict, t
     n = 2 * 3072
     cut = raw.replace(struct.pack("<i", n) + bytes(n), struct.pack("<i", n - 5) + bytes(n - 5))
     assert cut != raw
-    _one_line(_outcome(lambda: read_cifar_batches(_raw_folder(write_cifar, tmp_path, cut), "train")), "data bytes")
+    _one_line(_outcome(lambda: F.read_cifar_batches(_raw_folder(write_cifar, tmp_path, cut), "train")), "data bytes")
 
 
 def test_labels_out_of_range_and_counts(write_cifar, py2_pickle, batch_dict, tmp_path):
     x = np.zeros((2, 32, 32, 3), np.uint8)
     folder = _raw_folder(write_cifar, tmp_path, py2_pickle(batch_dict(x, np.array([1, 12]), "b")))
-    _one_line(_outcome(lambda: read_cifar_batches(folder, "train")), "0..9")
+    _one_line(_outcome(lambda: F.read_cifar_batches(folder, "train")), "0..9")
     folder = _raw_folder(write_cifar, tmp_path / "b", py2_pickle({**batch_dict(x, np.array([1, 2]), "b"), b"labels": [1]}))
-    _one_line(_outcome(lambda: read_cifar_batches(folder, "train")), "labels")
+    _one_line(_outcome(lambda: F.read_cifar_batches(folder, "train")), "labels")
     write_cifar(tmp_path / "c", "python", n=3)
-    _one_line(_outcome(lambda: read_cifar_batches(tmp_path / "c" / cifar.PY_DIR, "test", records=10000)),
+    _one_line(_outcome(lambda: F.read_cifar_batches(tmp_path / "c" / PY_DIR, "test", records=10000)),
               "3 images, expected 10000")
 
 
 def test_unpickler_is_a_pickle_unpickler_subclass():
+    from dlscope.data.safe_pickle import RestrictedUnpickler
+
     assert issubclass(RestrictedUnpickler, pickle.Unpickler)
