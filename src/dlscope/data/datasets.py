@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import Dataset, stratified_indices
 from . import cifar
+from .dataset import Dataset, stratified_indices
 from .fetch import SOURCES, default_root, verify
 from .idx import IDX_SHAPES, read_idx
 from .untrusted import DataFormatError, MissingDataError
@@ -62,11 +62,35 @@ def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xf.mean(axis=(0, 1, 2)).astype(np.float32), xf.std(axis=(0, 1, 2)).astype(np.float32)
 
 
+def _cifar10(folder: Path):
+    """CIFAR-10 from the first form present (npz, binary, python); every file must be there."""
+    fmt = cifar.cifar_format(folder)
+    if fmt is None:
+        raise MissingDataError(
+            f"cifar10: no CIFAR-10 files in {folder} (looked for cifar10_{{train,test}}.npz, {cifar.BIN_DIR}/, "
+            f"{cifar.PY_DIR}/; root from --root, $DLSCOPE_DATA or ~/.cache/dlscope); "
+            "get them with: dlscope data fetch cifar10")
+    for split in ("train", "test"):
+        for f in cifar.cifar_files(fmt, split):
+            _need(folder, f, "cifar10", fmt)
+    n = cifar.BATCH_RECORDS  # per official batch file: 5 train, 1 test
+    if fmt == "npz":
+        xtr, ytr = cifar.read_cifar_npz(folder / "cifar10_train.npz", records=5 * n)
+        xte, yte = cifar.read_cifar_npz(folder / "cifar10_test.npz", records=n)
+    else:
+        read, sub = ((cifar.read_cifar_bin, cifar.BIN_DIR) if fmt == "binary" else
+                     (cifar.read_cifar_batches, cifar.PY_DIR))
+        xtr, ytr = read(folder / sub, "train", records=n)
+        xte, yte = read(folder / sub, "test", records=n)
+    return xtr, ytr, xte, yte, fmt
+
+
 @functools.lru_cache(maxsize=4)
 def _raw(name: str, root: str):
     """Full train/test arrays of a file-backed dataset (cached: CIFAR's npz takes ~10 s to inflate)."""
     folder = Path(root) / name
     if name in ("mnist", "fashion-mnist"):
+        # IDX_SHAPES lists train images, train labels, test images, test labels, in that order
         xtr, ytr, xte, yte = (read_idx(_need(folder, f, name, "idx"), IDX_SHAPES[f], dtype=np.uint8)
                               for f in IDX_SHAPES)
         for f, y in (("train-labels-idx1-ubyte.gz", ytr), ("t10k-labels-idx1-ubyte.gz", yte)):
@@ -74,20 +98,7 @@ def _raw(name: str, root: str):
                 raise DataFormatError(f"{folder / f}: label {int(y.max())} is not a class 0..9")
         files = "idx"
     elif name == "cifar10":
-        files = cifar.cifar_format(folder)
-        if files is None:
-            raise MissingDataError(
-                f"{name}: no CIFAR-10 files in {folder} (looked for cifar10_{{train,test}}.npz, {cifar.BIN_DIR}/, "
-                f"{cifar.PY_DIR}/; root from --root, $DLSCOPE_DATA or ~/.cache/dlscope); "
-                f"get them with: dlscope data fetch {name}")
-        splits = [[_need(folder, f, name, files) for f in cifar.cifar_files(files, s)] for s in ("train", "test")]
-        if files == "npz":
-            (xtr, ytr), (xte, yte) = (cifar.read_cifar_npz(p, records=n)
-                                      for (p,), n in zip(splits, (5 * cifar.BATCH_RECORDS, cifar.BATCH_RECORDS)))
-        else:
-            read = cifar.read_cifar_bin if files == "binary" else cifar.read_cifar_batches
-            sub = cifar.BIN_DIR if files == "binary" else cifar.PY_DIR
-            (xtr, ytr), (xte, yte) = (read(folder / sub, s, records=cifar.BATCH_RECORDS) for s in ("train", "test"))
+        xtr, ytr, xte, yte, files = _cifar10(folder)
     else:
         raise KeyError(name)
     mean, std = _channel_stats(xtr)
