@@ -3,9 +3,11 @@
 * ``mnist1d`` — Greydanus 2020's MNIST-1D, generated offline from its seed by the
   ``mnist1d`` package (4000 train / 1000 test, 40 features, 10 classes): the embedded
   default, a real benchmark that trains on a CPU in seconds.
-* ``mnist``, ``fashion-mnist`` — the official IDX files; ``cifar10`` — the python
-  batches or the ``.npz`` arrays. Read from ``<root>/<name>/``; pixels scaled to [0, 1]
-  and standardized per channel with the full training set's mean and std.
+* ``mnist``, ``fashion-mnist`` — the official IDX files; ``cifar10`` — the ``.npz`` arrays,
+  the official binary batches or the official python batches, in that order of preference
+  (:mod:`~dlscope.data.cifar`). Read from ``<root>/<name>/``, each file checked against its
+  known shape (:mod:`~dlscope.data.untrusted`); pixels scaled to [0, 1] and standardized per
+  channel with the full training set's mean and std.
 * ``gaussian-mixture``, ``teacher`` — synthetic, seeded (see their docstrings).
 """
 from __future__ import annotations
@@ -16,22 +18,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import cifar
 from .dataset import Dataset, stratified_indices
 from .fetch import SOURCES, default_root, verify
-from .files import read_cifar_batches, read_cifar_npz, read_idx
+from .idx import IDX_SHAPES, read_idx
+from .untrusted import DataFormatError, MissingDataError
 
-__all__ = ["load", "NAMES", "MissingDataError"]
+__all__ = ["load", "NAMES", "MissingDataError", "DataFormatError"]
 
 NAMES = ("mnist1d", "mnist", "fashion-mnist", "cifar10", "gaussian-mixture", "teacher")
 
 
-class MissingDataError(FileNotFoundError):
-    """A dataset file is absent or corrupt; the message says where and how to get it."""
-
-
 def _need(folder: Path, fname: str, name: str, fmt: str) -> Path:
     path = folder / fname
-    checksum = SOURCES[name].formats[fmt].get(fname) if name in SOURCES else None
+    checksum = SOURCES[name].formats.get(fmt, {}).get(fname) if name in SOURCES else None
     if not path.exists():
         raise MissingDataError(
             f"{name}: file {fname!r} not found in {folder} (root from --root, $DLSCOPE_DATA or "
@@ -62,25 +62,43 @@ def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xf.mean(axis=(0, 1, 2)).astype(np.float32), xf.std(axis=(0, 1, 2)).astype(np.float32)
 
 
+def _cifar10(folder: Path):
+    """CIFAR-10 from the first form present (npz, binary, python); every file must be there."""
+    fmt = cifar.cifar_format(folder)
+    if fmt is None:
+        raise MissingDataError(
+            f"cifar10: no CIFAR-10 files in {folder} (looked for cifar10_{{train,test}}.npz, {cifar.BIN_DIR}/, "
+            f"{cifar.PY_DIR}/; root from --root, $DLSCOPE_DATA or ~/.cache/dlscope); "
+            "get them with: dlscope data fetch cifar10")
+    for split in ("train", "test"):
+        for f in cifar.cifar_files(fmt, split):
+            _need(folder, f, "cifar10", fmt)
+    n = cifar.BATCH_RECORDS  # per official batch file: 5 train, 1 test
+    if fmt == "npz":
+        xtr, ytr = cifar.read_cifar_npz(folder / "cifar10_train.npz", records=5 * n)
+        xte, yte = cifar.read_cifar_npz(folder / "cifar10_test.npz", records=n)
+    else:
+        read, sub = ((cifar.read_cifar_bin, cifar.BIN_DIR) if fmt == "binary" else
+                     (cifar.read_cifar_batches, cifar.PY_DIR))
+        xtr, ytr = read(folder / sub, "train", records=n)
+        xte, yte = read(folder / sub, "test", records=n)
+    return xtr, ytr, xte, yte, fmt
+
+
 @functools.lru_cache(maxsize=4)
 def _raw(name: str, root: str):
     """Full train/test arrays of a file-backed dataset (cached: CIFAR's npz takes ~10 s to inflate)."""
     folder = Path(root) / name
     if name in ("mnist", "fashion-mnist"):
-        xtr = read_idx(_need(folder, "train-images-idx3-ubyte.gz", name, "idx"))
-        ytr = read_idx(_need(folder, "train-labels-idx1-ubyte.gz", name, "idx"))
-        xte = read_idx(_need(folder, "t10k-images-idx3-ubyte.gz", name, "idx"))
-        yte = read_idx(_need(folder, "t10k-labels-idx1-ubyte.gz", name, "idx"))
+        # IDX_SHAPES lists train images, train labels, test images, test labels, in that order
+        xtr, ytr, xte, yte = (read_idx(_need(folder, f, name, "idx"), IDX_SHAPES[f], dtype=np.uint8)
+                              for f in IDX_SHAPES)
+        for f, y in (("train-labels-idx1-ubyte.gz", ytr), ("t10k-labels-idx1-ubyte.gz", yte)):
+            if y.size and int(y.max()) >= 10:
+                raise DataFormatError(f"{folder / f}: label {int(y.max())} is not a class 0..9")
         files = "idx"
     elif name == "cifar10":
-        if (folder / "cifar10_test.npz").exists() or not (folder / "cifar-10-batches-py").exists():
-            xtr, ytr = read_cifar_npz(_need(folder, "cifar10_train.npz", name, "npz"))
-            xte, yte = read_cifar_npz(_need(folder, "cifar10_test.npz", name, "npz"))
-            files = "npz"
-        else:
-            xtr, ytr = read_cifar_batches(folder / "cifar-10-batches-py", "train")
-            xte, yte = read_cifar_batches(folder / "cifar-10-batches-py", "test")
-            files = "python"
+        xtr, ytr, xte, yte, files = _cifar10(folder)
     else:
         raise KeyError(name)
     mean, std = _channel_stats(xtr)
