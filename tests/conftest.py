@@ -15,7 +15,8 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout (CI), or $DLSCOPE_SHARED_DATA (a checkout elsewhere).
+SHARED_DATA = Path(os.environ.get("DLSCOPE_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 @pytest.fixture

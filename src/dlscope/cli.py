@@ -2,7 +2,7 @@
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
-    dlscope data fetch NAME [--root DIR] [--mirror URL] [--format FMT]
+    dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
 
 Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
@@ -66,6 +66,7 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     import torch
 
+    from .data import DataFormatError, MissingDataError
     from .experiments import ConfigError, get, make_config, parse_overrides, run_preset
     from .experiments.claims import count_held
 
@@ -83,7 +84,7 @@ def cmd_run(args) -> int:
     update, close = _progress()
     try:
         summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
-    except ConfigError as e:
+    except (ConfigError, MissingDataError, DataFormatError) as e:
         return _error(str(e))
     except KeyboardInterrupt:
         print(f"\ndlscope: interrupted; run the same command again to resume from {out}", file=sys.stderr)
@@ -102,7 +103,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data import NAMES, SOURCES, ChecksumError, DownloadError, default_root, fetch
+    from .data import NAMES, SOURCES, ChecksumError, DataFormatError, DownloadError, default_root, fetch
 
     if args.data_cmd == "list":
         root = Path(args.root) if args.root else default_root()
@@ -112,8 +113,9 @@ def cmd_data(args) -> int:
             print(f"{n:18s} {where:20s} {root / n if n in SOURCES else ''}")
         return 0
     try:
-        paths = fetch(args.name, root=args.root, mirror=args.mirror, fmt=args.format)
-    except (KeyError, DownloadError, ChecksumError) as e:
+        paths = fetch(args.name, root=args.root, mirror=args.mirror, fmt=args.format, deadline=args.deadline,
+                      min_rate=args.min_rate)
+    except (KeyError, DownloadError, ChecksumError, DataFormatError) as e:
         print(f"dlscope: error: {str(e).strip(chr(34) + chr(39))}", file=sys.stderr)
         return 1
     for p in paths:
@@ -140,7 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("name", help="mnist | fashion-mnist | cifar10")
     f.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
     f.add_argument("--mirror", default=None, help="base URL serving the same file names")
-    f.add_argument("--format", default=None, help="cifar10: the file format to fetch")
+    f.add_argument("--format", default=None, help="cifar10: binary (default), python, or npz (mirror only)")
+    f.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                   help="give up a file after this long (default: 60 s + size / min-rate)")
+    f.add_argument("--min-rate", type=float, default=50e3, metavar="BYTES_PER_S",
+                   help="drop a server slower than this, averaged over 30 s (default 50000)")
     ls = dsub.add_parser("list", help="which datasets are present")
     ls.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
     return ap
