@@ -128,3 +128,30 @@ class UserPoolCNN(nn.Module):
 
     def forward(self, x):
         return self.fc(self.pool(torch.relu(self.bn(self.conv(x)))).flatten(1))
+
+
+# --- issue 14 (bounds helper): biased chains, a residual net and its chain twin -------------------
+
+class UserChainCNN(UserResidualCNN):
+    """UserResidualCNN without the residual add: h = relu(bn2(conv2(h))) — a chain."""
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = torch.relu(self.bn2(self.conv2(h)))
+        return self.head(self.pool(h).flatten(1))
+
+
+def biased_mlp(seed=0, widths=(3, 5, 4, 3)) -> Case:
+    """A ReLU MLP with biases (float64), the small net of issue 14's bias check."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    mods = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        mods += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*mods[:-1]).double()
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.Linear):
+                m.bias.normal_(0, 0.5, generator=g)
+    x = torch.randn(40, widths[0], generator=g, dtype=torch.float64)
+    return Case("biased_mlp", model, F.cross_entropy, x, torch.randint(0, widths[-1], (40,), generator=g))

@@ -81,3 +81,85 @@ def spearman_rho(a, b) -> float:
     vb = math.sqrt(sum((y - mb) ** 2 for y in rb))
     return cov / (va * vb)
 
+
+
+# --- issue 14 (bounds helper): augmented chains, bias paths, the PGDL conditional MI -------------
+
+def augmented_matrices(weights, offsets) -> list:
+    """Ã_i = [[W_i, c_i], [0, 1]] for every layer but the last, [W_L, c_L] for the last (dense, float64)."""
+    mats = []
+    for i, (w, c) in enumerate(zip(weights, offsets)):
+        a = torch.cat([w.double(), c.double().reshape(-1, 1)], 1)
+        if i < len(weights) - 1:
+            a = torch.cat([a, torch.zeros(1, a.shape[1], dtype=torch.float64)], 0)
+            a[-1, -1] = 1.0
+        mats.append(a)
+    return mats
+
+
+def r_a_by_hand(mats, rhos, refs, l1: bool = False) -> float:
+    """∏ρ_i‖A_i‖_σ (Σ(‖A_iᵀ − M_iᵀ‖_{2,1} / ‖A_i‖_σ)^{2/3})^{3/2} from dense matrices, row by row
+    (``l1``: the entrywise ‖A_i − M_i‖_{1,1} in place of the (2,1) norm)."""
+    s = [float(torch.linalg.svdvals(a)[0]) for a in mats]
+    b = []
+    for a, m in zip(mats, refs):
+        rows = [(a[r] - m[r]) for r in range(a.shape[0])]
+        b.append(sum(float(row.abs().sum()) if l1 else float(row.norm()) for row in rows))
+    prod = 1.0
+    for r, si in zip(rhos, s):
+        prod *= r * si
+    return prod * sum((bi / si) ** (2 / 3) for bi, si in zip(b, s)) ** 1.5
+
+
+def mlp_path_sum_with_biases(weights, biases, p: float) -> float:
+    """Σ over every path ending at an output of ∏ |w_e|^p, where a path starts at an input unit or
+    at the bias of some layer (the weight of an edge from a constant unit), enumerated one by one."""
+    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    L = len(weights)
+    total = 0.0
+    for path in itertools.product(*(range(s) for s in sizes)):  # input -> output
+        prod = 1.0
+        for k, w in enumerate(weights):
+            prod *= abs(float(w[path[k + 1], path[k]])) ** p
+        total += prod
+    for l in range(1, L + 1):  # bias of layer l -> output: units u_l, ..., u_L
+        for path in itertools.product(*(range(s) for s in sizes[l:])):
+            prod = abs(float(biases[l - 1][path[0]])) ** p
+            for k in range(l + 1, L + 1):
+                prod *= abs(float(weights[k - 1][path[k - l], path[k - l - 1]])) ** p
+            total += prod
+    return total
+
+
+def pgdl_conditional_mi(rows, measure, axes, gap="gap") -> float:
+    """The PGDL scoring program's K: 2×2×cells tables over all ordered pairs (self-pairs too),
+    binary signs with strict '>', cells = every value combination of two distinct axes,
+    MI and H(V_g) averaged over non-empty cells with equal weights, log base 2, min over pairs."""
+    def h2(counts):
+        t = sum(counts)
+        return -sum(c / t * math.log2(c / t) for c in counts if c)
+
+    best = math.inf
+    for h1, h2_ in itertools.combinations(axes, 2):
+        vals = {ax: sorted({r[ax] for r in rows}) for ax in (h1, h2_)}
+        cells = list(itertools.product(vals[h1], vals[h1], vals[h2_], vals[h2_]))
+        tables = {c: [[0, 0], [0, 0]] for c in cells}
+        for a in rows:
+            for b in rows:
+                i = 0 if a[gap] > b[gap] else 1
+                j = 0 if a[measure] > b[measure] else 1
+                tables[(a[h1], b[h1], a[h2_], b[h2_])][i][j] += 1
+        mi_sum = h_sum = 0.0
+        for t in tables.values():
+            total = t[0][0] + t[0][1] + t[1][0] + t[1][1]
+            if total == 0:
+                continue
+            row, col = [t[0][0] + t[0][1], t[1][0] + t[1][1]], [t[0][0] + t[1][0], t[0][1] + t[1][1]]
+            for i in range(2):
+                for j in range(2):
+                    if t[i][j]:
+                        pij = t[i][j] / total
+                        mi_sum += pij * math.log2(pij / (row[i] / total * col[j] / total))
+            h_sum += h2(row)
+        best = min(best, mi_sum / h_sum if h_sum > 1e-12 else 0.0)
+    return best

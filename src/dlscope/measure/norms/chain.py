@@ -16,10 +16,12 @@ with hooks on every leaf module and records the calls:
 
 BatchNorm is always read with its running statistics (its eval-mode map), whatever mode the
 model is in; ``Trace.bn_training`` says whether any BatchNorm was in training mode.
-Functional calls inside ``forward`` (``F.conv2d``, ``x + identity``) are invisible to hooks:
-skip connections are therefore not part of the chain, and layers must be modules. A layer that
-reads the very tensor an earlier layer read (a projection shortcut next to a residual branch)
-is marked ``parallel_to`` that layer: it sits beside the chain, not in it.
+Functional calls inside ``forward`` (``torch.relu``, ``x + identity``) are invisible to hooks;
+they are read from the autograd graph of the pass (:mod:`.graph`): known activations enter ρ,
+joins of branches (skip connections, concatenations) and ops of unknown Lipschitz constant are
+recorded in ``Trace.joins`` / ``Trace.unaccounted`` so that chain-only measures can refuse.
+Linear maps must be modules. A layer that reads the very tensor an earlier layer read (a
+projection shortcut next to a residual branch) is marked ``parallel_to`` that layer.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._core.state import preserved
+from .graph import pool_lipschitz, record_calls
 from .linear_map import linear_map_norm
 
 LINEAR_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -73,6 +75,9 @@ class Trace:
     layers: list
     assumed_lipschitz: list
     bn_training: bool
+    joins: list = dataclasses.field(default_factory=list)         # branches meeting outside modules
+    unaccounted: list = dataclasses.field(default_factory=list)   # functional ops of unknown ρ
+    nonzero_at_zero: list = dataclasses.field(default_factory=list)  # maps with σ(0) ≠ 0
 
 
 def bn_scale(bn: nn.Module, dtype=torch.float64) -> torch.Tensor:
@@ -113,15 +118,12 @@ def apply_linear(layer: Layer, x: torch.Tensor, weight: torch.Tensor) -> torch.T
 
 
 def _pool_lipschitz(m: nn.Module) -> float:
-    """ℓ2-Lipschitz constant of a max-pool: sqrt of the most windows one input is in."""
+    """ℓ2-Lipschitz constant of a max-pool module (:func:`.graph.pool_lipschitz`)."""
     dims = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}
     d = len(m.kernel_size) if isinstance(m.kernel_size, tuple) else next(v for t, v in dims.items() if isinstance(m, t))
     as_t = lambda v: v if isinstance(v, tuple) else (v,) * d  # noqa: E731
-    k, s, dil = as_t(m.kernel_size), as_t(m.stride if m.stride is not None else m.kernel_size), as_t(m.dilation)
-    count = 1
-    for ki, si, di in zip(k, s, dil):
-        count *= min(ki, math.ceil(((ki - 1) * di + 1) / si))
-    return math.sqrt(count)
+    return pool_lipschitz(as_t(m.kernel_size), as_t(m.stride if m.stride is not None else m.kernel_size),
+                          as_t(m.dilation))
 
 
 def _lipschitz(m: nn.Module, x_in: torch.Tensor) -> float | None:
@@ -148,34 +150,24 @@ def trace_layers(model: nn.Module, input_shape, *, fold_bn: bool = True) -> Trac
     """Run one forward pass on zeros(1, *input_shape) and return the chain of linear maps.
 
     The pass runs in eval mode inside :func:`preserved`, so BatchNorm statistics and modes are
-    untouched. Raises ``ValueError`` for a leaf with parameters that is none of the supported types.
+    untouched. Raises ``ValueError`` for a leaf with parameters that is none of the supported
+    types. The structure the hooks cannot see (:mod:`.graph`) is recorded, not refused:
+    ``joins`` (branches that meet outside a module), ``unaccounted`` (functional ops of unknown
+    Lipschitz constant) and ``nonzero_at_zero`` (maps with σ(0) ≠ 0); known functional
+    activations (``torch.relu``, ``F.max_pool2d``, …) enter ρ like their modules do.
     """
     input_shape = tuple(input_shape)
-    events, handles = [], []
     names = {m: n for n, m in model.named_modules()}
     bn_training = any(m.training for m in model.modules() if isinstance(m, BN_TYPES))
-
-    def hook(m, inp, out):
-        events.append((m, inp[0] if inp else None, out))
-
-    for m in model.modules():
-        if not list(m.children()):
-            handles.append(m.register_forward_hook(hook))
-    p = next(model.parameters(), None)
-    dtype = p.dtype if p is not None else torch.float32
-    device = p.device if p is not None else "cpu"
-    try:
-        with preserved(model), torch.no_grad():
-            model.eval()
-            model(torch.zeros(1, *input_shape, dtype=dtype, device=device))
-    finally:
-        for h in handles:
-            h.remove()
-
-    layers, assumed = [], []
+    calls, joins, leading = record_calls(model, input_shape)
+    layers, assumed, unaccounted, nonzero = [], [], [], []
+    for op in leading:
+        if not op.shape_only:
+            unaccounted.append(f"{op.name} on the input")
     last_out = None  # output tensor of the last linear call, for BN folding
-    fed = {}  # id of an input tensor -> first layer that read it (events keep the tensors alive)
-    for m, x_in, out in events:
+    fed = {}  # id of an input tensor -> first layer that read it (calls keep the tensors alive)
+    for call in calls:
+        m, x_in, out = call.module, call.x_in, call.out
         if isinstance(m, LINEAR_TYPES):
             layers.append(Layer(names[m], m, None, tuple(x_in.shape[1:]), tuple(out.shape[1:]),
                                 parallel_to=fed.get(id(x_in))))
@@ -198,6 +190,19 @@ def trace_layers(model: nn.Module, input_shape, *, fold_bn: bool = True) -> Trac
                 rho = 1.0
             if layers:
                 layers[-1].rho *= rho
+            with torch.no_grad():
+                if x_in is not None and bool(m(torch.zeros_like(x_in)).ne(0).any()):
+                    nonzero.append(names[m])
+        for op in call.ops_after:
+            if op.shape_only:
+                continue
+            where = f"{op.name} after '{names[m]}'"
+            if op.rho is None or not layers:
+                unaccounted.append(where)
+                continue
+            layers[-1].rho *= op.rho
+            if not op.zero_at_zero:
+                nonzero.append(where)
     if not layers:
         raise ValueError("the forward pass called no Linear/Conv/BatchNorm module")
-    return Trace(layers, assumed, bn_training)
+    return Trace(layers, assumed, bn_training, joins, unaccounted, nonzero)

@@ -21,18 +21,18 @@ from torch import nn
 from .chain import Layer, apply_linear, folded_weight, trace_layers
 from .operator import layer_operator_norm
 
-__all__ = ["layer_norms"]
+__all__ = ["layer_norms", "row_power_sums"]
 
 
-def _row_sq_norms(layer: Layer, weight: torch.Tensor) -> torch.Tensor:
-    """‖A_{r,:}‖² for every row r (output unit) of the dense matrix of the map."""
+def row_power_sums(layer: Layer, weight: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """Σ_j |A_{r,j}|^p for every row r (output unit) of the dense matrix of the map (p = 2: ‖A_r‖²)."""
     m = layer.module
     if not isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or m.padding_mode == "zeros":
         # Every entry of A is one weight or 0 (zero padding drops taps), so applying the map
-        # with weights w² to all ones sums exactly the squared entries of each row.
+        # with weights |w|^p to all ones sums exactly the p-th powers of the entries of each row.
         ones = torch.ones(1, *layer.input_shape, dtype=weight.dtype)
         with torch.no_grad():
-            return apply_linear(layer, ones, weight * weight).reshape(-1)
+            return apply_linear(layer, ones, weight.abs().pow(p)).reshape(-1)
     # Circular/reflect padding can map two taps onto one input pixel (their weights add in A):
     # read the rows off exactly as Aᵀ e_r, in chunks.
     out_dim, rows = layer.out_dim, []
@@ -43,7 +43,7 @@ def _row_sq_norms(layer: Layer, weight: torch.Tensor) -> torch.Tensor:
         x = torch.zeros(len(idx), *layer.input_shape, dtype=weight.dtype, requires_grad=True)
         y = apply_linear(layer, x, weight)
         (g,) = torch.autograd.grad(y, x, grad_outputs=e.reshape(y.shape))
-        rows.append(g.reshape(len(idx), -1).pow(2).sum(1))
+        rows.append(g.reshape(len(idx), -1).abs().pow(p).sum(1))
     return torch.cat(rows)
 
 
@@ -55,7 +55,8 @@ def layer_norms(model: nn.Module, input_shape, *, reference: nn.Module | None = 
     ``input_shape``, ``in_dim``, ``out_dim``, ``rho`` (Lipschitz constant of what follows),
     ``has_bias``, ``spec`` (‖A‖_σ, exact), ``spec_reshaped`` (reshaped-kernel norm), ``fro``
     (‖W‖_F, tensor), ``fro_dense`` (‖A‖_F), ``l21`` (‖Aᵀ‖_{2,1}), ``dist_fro`` (‖W − W⁰‖_F), ``dist_fro_dense``
-    (‖A − M‖_F), ``l21_dist`` (‖Aᵀ − Mᵀ‖_{2,1}) and ``dist_spec`` (‖A − M‖_σ). With no reference
+    (‖A − M‖_F), ``l21_dist`` (‖Aᵀ − Mᵀ‖_{2,1}), ``l1`` / ``l1_dist`` (entrywise ‖A‖_{1,1},
+    ‖A − M‖_{1,1}) and ``dist_spec`` (‖A − M‖_σ). With no reference
     M = 0, so the ``dist_*`` entries equal the plain norms.
     """
     trace = trace if trace is not None else trace_layers(model, input_shape)
@@ -71,8 +72,10 @@ def layer_norms(model: nn.Module, input_shape, *, reference: nn.Module | None = 
         w0 = folded_weight(ref_layers[i]) if ref_layers is not None else torch.zeros_like(w)
         d = w - w0
         spec = layer_operator_norm(lay, w, method="auto", tol=tol, seed=seed)
-        sq = _row_sq_norms(lay, w)
-        dsq = _row_sq_norms(lay, d) if ref_layers is not None else sq
+        sq = row_power_sums(lay, w)
+        dsq = row_power_sums(lay, d) if ref_layers is not None else sq
+        ab = row_power_sums(lay, w, 1.0)
+        dab = row_power_sums(lay, d, 1.0) if ref_layers is not None else ab
         w2 = w.reshape(w.shape[0], -1) if w.dim() > 1 else w.diag()
         rows.append(dict(
             name=lay.name, kind=type(lay.module).__name__, input_shape=lay.input_shape,
@@ -83,6 +86,7 @@ def layer_norms(model: nn.Module, input_shape, *, reference: nn.Module | None = 
             l21=float(sq.clamp_min(0).sqrt().sum()),
             dist_fro=float(d.norm()), dist_fro_dense=float(dsq.sum().sqrt()),
             l21_dist=float(dsq.clamp_min(0).sqrt().sum()),
+            l1=float(ab.sum()), l1_dist=float(dab.sum()),
             dist_spec=(layer_operator_norm(lay, d, method="auto", tol=tol, seed=seed)
                        if ref_layers is not None else spec),
         ))
