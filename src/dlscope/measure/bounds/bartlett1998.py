@@ -28,9 +28,16 @@ def fat_shattering_bound(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
 
     * Fat-shattering dimension: if F γ-shatters d points with witnesses r, then for every sign
       vector ε some f has Σ ε_i (f(x_i) − r_i) ≥ dγ, so dγ ≤ E sup_f Σ ε_i f(x_i) ≤ C√d with
-      (Ledoux–Talagrand contraction, then Massart over the 2(D+1) signed coordinates)
-      C = B · max(2 L_σ V X̃ √(2 ln(2D+2)) + |σ(0)|, 1), X̃ = max(X, 1). Hence fat_F(γ) ≤ (C/γ)²,
-      independent of the number of hidden units — Bartlett's point.
+      C = B (2 L_σ V X̃ √(2 ln(2D+2)) + max(|σ(0)|, 1)), X̃ = max(X, 1). The steps:
+      (i) a linear functional over the ℓ1 ball of radius B peaks at a vertex, so with
+      S = Σ ε_i and u_j = Σ ε_i (σ(v_j·x_i + c_j) − σ(0)),
+      sup_f Σ ε_i f(x_i) ≤ B max(max_j |u_j + σ(0) S|, |S|) ≤ B (max_j |u_j| + max(|σ(0)|, 1) |S|);
+      (ii) E max ≤ E of the sum (not max of the expectations): E sup_{v,c} |u| ≤ 2 L_σ V E‖Σ ε_i x̃_i‖_∞
+      (Ledoux–Talagrand contraction of the centred σ, then the ℓ1/ℓ∞ duality for ‖(v, c)‖₁ ≤ V)
+      ≤ 2 L_σ V X̃ √(2 d ln(2D+2)) (Massart over the 2(D+1) signed coordinates of x̃ = (x, 1));
+      (iii) E|S| ≤ √d (Jensen). Hence fat_F(γ) ≤ (C/γ)², independent of the number of hidden
+      units — Bartlett's point. (An earlier version used B·max(a, 1), a = 2L_σVX̃√(2ln(2D+2)) +
+      |σ(0)|, which step (ii) does not support: E max(X, Y) can exceed max(E X, E Y).)
     * Bartlett 1998, Thm 2: P[y f(x) ≤ 0] ≤ R̂_γ + √((2/n)(d ln(34en/d) log₂(578n) + ln(4/δ))),
       d = fat_F(γ/16), R̂_γ = fraction of training points with y f(x) < γ.
 
@@ -56,7 +63,7 @@ def fat_shattering_bound(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
     x_inf = input_bound if input_bound is not None else float(x.abs().max())
     B, b_cost = round_to_grid(float(w.abs().sum()), grid_base, up=True)
     V, v_cost = round_to_grid(float(v.abs().sum(1).max()), grid_base, up=True)
-    C = B * max(2 * l_sig * V * max(x_inf, 1.0) * math.sqrt(2 * math.log(2 * dim + 2)) + abs(s0), 1.0)
+    C = B * (2 * l_sig * V * max(x_inf, 1.0) * math.sqrt(2 * math.log(2 * dim + 2)) + max(abs(s0), 1.0))
     m = margins(model, x, y).double()
     best = None
     for g in ([gamma] if gamma is not None else gamma_grid(m, grid_base)):

@@ -17,9 +17,11 @@ The VC dimension is that of sign(f) for a scalar-output net of this architecture
   M_L = m signs). Warren's lemma (A&B Thm 8.3): ≤ 2(2e M D / N)^N sign patterns for M ≥ N
   polynomials in N variables (else ≤ 2^M). So Π(m) ≤ ∏_i min(2^{M_i}, 2(2e M_i D_i/W_i)^{W_i}),
   and VCdim < any m with 2^m > Π(m); we report the smallest such m found by bisection, minus 1.
-* Lower bound for ReLU nets (BHLM 2019, Thm 3): some net with ≤ p parameters and ≤ L layers
-  has VCdim ≥ p L log₂(p/L) / C for a universal constant C the theorem does not pin down; we
-  report p L log₂(p/L) (C = 1), an order of magnitude, not a value — marked as such.
+* Lower bound for ReLU nets (BHLM 2019, Thm 3): *some* net with ≤ p parameters and ≤ L layers
+  (not this architecture) has VCdim ≥ p L log₂(p/L) / C, for a universal constant C the theorem
+  does not give. That is an order of growth, not a number to set beside the bounds: it is not
+  in ``value`` but in ``extra['lower_bound_order']`` as the expression, its growth exponent and
+  :func:`lower_order_growth` (the ratio g(p′, L)/g(p, L) of g = p L log₂(p/L), in which C cancels).
 * Standard sigmoid units (Karpinski & Macintyre 1997; A&B Thm 8.13):
   VCdim ≤ (p k)² + 11 p k log₂(18 p k²) = Õ(p²k²).
 """
@@ -33,7 +35,8 @@ from .._core.result import Result
 from .._core.search import smallest_true
 from ..norms.chain import trace_layers
 
-__all__ = ["network_size", "vc_dimension_bounds", "piecewise_polynomial_vc_upper", "vc_bound", "n_for_nonvacuous"]
+__all__ = ["network_size", "vc_dimension_bounds", "piecewise_polynomial_vc_upper", "vc_bound", "n_for_nonvacuous",
+           "lower_order_growth"]
 
 
 def network_size(model: nn.Module, input_shape) -> dict:
@@ -91,15 +94,25 @@ def vc_dimension_bounds(model: nn.Module, input_shape, *, pieces: int = 2, degre
     bounds = {
         "threshold_upper": 2 * p * math.log2(math.e * k),
         "piecewise_linear_upper": piecewise_polynomial_vc_upper(cum, units, pieces=2, degree=1),
-        "piecewise_linear_lower_order": p * L * math.log2(max(p / L, 1.0)),
         "piecewise_polynomial_upper": piecewise_polynomial_vc_upper(cum, units, pieces=pieces, degree=degree),
         "sigmoid_upper": (p * k) ** 2 + 11 * p * k * math.log2(18 * p * k ** 2),
     }
     return Result("vc_dimension_bounds", bounds,
                   settings={"input_shape": tuple(input_shape), "pieces": pieces, "degree": degree},
                   extra={"p": p, "L": L, "k": k, "layers": size["layers"],
-                         "notes": {"piecewise_linear_lower_order": "Ω(pL log(p/L)) with constant 1: "
-                                   "an order of magnitude, the theorem's constant is unspecified"}})
+                         "lower_bound_order": {
+                             "expression": "Ω(p L log(p/L))", "source": "Bartlett, Harvey, Liaw & Mehrabian 2019, Thm 3",
+                             "constant": "unspecified universal C; holds for some net of ≤ p parameters and ≤ L layers",
+                             "growth_in_p": "p log p at fixed L (see lower_order_growth)"}})
+
+
+def lower_order_growth(p_values, p: int, L: int) -> list[float]:
+    """g(p′, L) / g(p, L) for g(p, L) = p L log₂(p/L): how the BHLM lower-bound *order* scales
+    from a net of p parameters and L layers to p′ parameters (the unknown constant cancels)."""
+    g = lambda q: q * L * math.log2(q / L)  # noqa: E731
+    if p <= L:
+        raise ValueError(f"the order p L log(p/L) needs p > L (p = {p}, L = {L})")
+    return [g(q) / g(p) if q > L else 0.0 for q in p_values]
 
 
 def vc_bound(vc_dim: float, n: int, *, delta: float = 0.05, train_error: float = 0.0,
