@@ -43,7 +43,7 @@ def test_cmi_hand_computed():
     # (−,−): 5, (+,+): 5, (−,+): 1, (+,−): 1, so I = (5/6) ln(5/3) + (1/6) ln(1/3), H(V_g) = ln 2.
     rows = [{"h": 0, "gap": g, "mu": m} for g, m in zip([1, 2, 3, 4], [1, 2, 4, 3])]
     expected = ((5 / 6) * math.log(5 / 3) + (1 / 6) * math.log(1 / 3)) / math.log(2)
-    r = conditional_mi(rows, "mu", axes=["h"])
+    r = conditional_mi(rows, "mu", axes=["h"], convention="pairs")  # distinct pairs, ternary signs
     assert r.extra["by_set"]["{}"] == pytest.approx(expected)
     assert r.value == pytest.approx(expected)
 
@@ -56,11 +56,11 @@ def test_cmi_exposes_a_measure_that_only_tracks_a_hyperparameter():
         r["mu"] = r["a"]  # a proxy for axis a, no information beyond it
         r["perfect"] = r["gap"]
         r["constant"] = 1.0
-    tracker = conditional_mi(rows, "mu", axes=["a", "b"])
+    tracker = conditional_mi(rows, "mu", axes=["a", "b"], convention="pairs")
     assert kendall_tau([r["mu"] for r in rows], [r["gap"] for r in rows]) > 0.5
     assert tracker.value == pytest.approx(0.0, abs=1e-12) and tracker.extra["argmin_set"] == ["a"]
-    assert conditional_mi(rows, "perfect", axes=["a", "b"]).value == pytest.approx(1.0)
-    assert conditional_mi(rows, "constant", axes=["a", "b"]).value == pytest.approx(0.0, abs=1e-12)
+    assert conditional_mi(rows, "perfect", axes=["a", "b"], convention="pairs").value == pytest.approx(1.0)
+    assert conditional_mi(rows, "constant", axes=["a", "b"], convention="pairs").value == pytest.approx(0.0, abs=1e-12)
 
 
 def test_sign_error_known_values():

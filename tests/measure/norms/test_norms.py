@@ -168,7 +168,7 @@ def _brute_path_norm(w1, w2, p):
 def test_path_norm_equals_enumeration_of_paths(p):
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     expected = _brute_path_norm(net[0].weight.detach(), net[2].weight.detach(), p)
-    assert path_norm(net, (3,), p=p).value == pytest.approx(expected, rel=1e-12)
+    assert path_norm(net, (3,), p=p, biases="excluded").value == pytest.approx(expected, rel=1e-12)  # input paths only
 
 
 def test_path_norm_through_batchnorm_and_skip():
@@ -186,7 +186,7 @@ def test_path_norm_through_batchnorm_and_skip():
     a, b = net.a.weight.detach().double(), net.b.weight.detach().double()
     through_a = sum((a[j, i] * s[j] * b[0, j]) ** 2 for i in range(2) for j in range(2))
     brute = through_a + sum(b[0, i] ** 2 for i in range(2))
-    assert path_norm(net, (2,), p=2).value == pytest.approx(math.sqrt(float(brute)), rel=1e-10)
+    assert path_norm(net, (2,), p=2, biases="excluded").value == pytest.approx(math.sqrt(float(brute)), rel=1e-10)
 
 
 def test_norm_instruments_leave_model_bit_identical():

@@ -9,11 +9,20 @@ sign is negative first (see the registry's ``sign``).
   the tie-unadjusted τ_a: τ = (2 / (N(N−1))) Σ_{a<b} sgn(μ_a − μ_b) sgn(g_a − g_b).
 * Granulated Ψ (their eq. 3): ψ_i = mean, over groups of models sharing every axis except i
   (and every ``group_by`` column, e.g. the seed), of τ within the group; Ψ = mean_i ψ_i.
-* Conditional mutual information (their §5, eqs. 4–5): over ordered pairs of distinct models,
-  V_μ = sgn(μ_a − μ_b), V_g = sgn(g_a − g_b), U_S = the pair's values (h_a, h_b) of the axes in S;
-      Î(S) = I(V_μ; V_g | U_S) / H(V_g | U_S),   K(μ) = min_{S ⊆ axes, |S| ≤ 2} Î(S).
-  Natural logs; Î(S) := 0 when H(V_g | U_S) = 0 (the axes in S already fix the ordering). Being
-  a mutual information, K does not see the direction: μ and −μ score the same.
+* Conditional mutual information (their §5, eqs. 4–5), Î(S) = I(V_μ; V_g | U_S) / H(V_g | U_S)
+  and K(μ) = min_S Î(S), U_S = a pair's values (h_a, h_b) of the axes in S. Two conventions:
+  ``"pgdl"`` (default) is the reference implementation, the PGDL competition's scoring program
+  (Jiang et al., ``scoring_program/mutual_information.py``, e.g. in cadurosar/pgdl): all
+  ordered pairs (a, b) *including a = b* (lines 82–83), binary V_g = [g_a > g_b] and
+  V_μ = [μ_a > μ_b] (ties fall on the "−" side, lines 85–86), S over the pairs of *distinct*
+  hyperparameters only (|S| = 2, lines 163–165), and the conditional MI and entropy averaged over
+  the U_S cells *without* weighting by their pair counts (lines 126–138; equal weights in a full
+  grid); empty cells are skipped (the reference turns them into NaN). ``"pairs"`` is dlscope's
+  earlier reading: ordered pairs of distinct models, V = sgn(·) ∈ {−1, 0, +1}, every S with
+  |S| ≤ ``max_set_size`` (the empty set included), cells weighted by their pair counts. Natural
+  logs (the ratio does not depend on the base); Î(S) := 0 when H(V_g | U_S) = 0 (the axes in S
+  already fix the ordering). Being a mutual information, K does not see the direction: μ and
+  −μ score the same.
 * Sign-error (Dziugaite et al. 2020, "In search of robust measures of generalization"): for
   coupled pairs — models differing in exactly one axis (all other axes and ``group_by`` equal) —
   SE = ½ (1 − sgn(Δμ) sgn(Δg)); averaged within each environment (the axis and the two settings
@@ -83,15 +92,16 @@ def _entropy(counts: Counter) -> float:
     return -sum(c / n * math.log(c / n) for c in counts.values() if c)
 
 
-def _cond_mi(vm, vg, u) -> tuple[float, float]:
-    """I(V_μ; V_g | U) and H(V_g | U) from paired samples, plug-in estimates."""
+def _cond_mi(vm, vg, u, weighted: bool = True) -> tuple[float, float]:
+    """I(V_μ; V_g | U) and H(V_g | U) from paired samples, plug-in estimates; cells weighted by
+    their share of the pairs, or (``weighted=False``) averaged with equal weights."""
     by_u = defaultdict(list)
     for a, b, c in zip(vm, vg, u):
         by_u[c].append((a, b))
     n = len(vm)
     mi = h = 0.0
     for pairs in by_u.values():
-        w = len(pairs) / n
+        w = len(pairs) / n if weighted else 1.0 / len(by_u)
         hm, hg = _entropy(Counter(a for a, _ in pairs)), _entropy(Counter(b for _, b in pairs))
         hj = _entropy(Counter(pairs))
         mi += w * (hm + hg - hj)
@@ -99,24 +109,43 @@ def _cond_mi(vm, vg, u) -> tuple[float, float]:
     return mi, h
 
 
-def conditional_mi(table, measure: str, *, axes, gap: str = "gap", max_set_size: int = 2) -> Result:
-    """K(μ) = min over conditioning sets S (|S| ≤ ``max_set_size``) of Î(S); ``extra['by_set']`` has all."""
+CONVENTIONS = ("pgdl", "pairs")
+
+
+def conditional_mi(table, measure: str, *, axes, gap: str = "gap", max_set_size: int = 2,
+                   convention: str = "pgdl") -> Result:
+    """K(μ) = min over conditioning sets S of Î(S) (module docstring); ``extra['by_set']`` has all.
+
+    ``convention="pgdl"`` (default): the PGDL reference; S ranges over the pairs of distinct axes
+    (with fewer than two axes, S = all axes). ``"pairs"``: S over every subset with
+    |S| ≤ ``max_set_size``.
+    """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
     rows = _rows(table)
     m, g = np.array([r[measure] for r in rows], float), np.array([r[gap] for r in rows], float)
     n = len(rows)
-    pa, pb = [a for a in range(n) for b in range(n) if a != b], [b for a in range(n) for b in range(n) if a != b]
-    pa, pb = np.array(pa), np.array(pb)
-    vm, vg = np.sign(m[pa] - m[pb]).tolist(), np.sign(g[pa] - g[pb]).tolist()
-    hp = {ax: [r[ax] for r in rows] for ax in axes}
+    pgdl = convention == "pgdl"
+    pairs = [(a, b) for a in range(n) for b in range(n) if pgdl or a != b]
+    pa, pb = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+    if pgdl:
+        vm, vg = (m[pa] > m[pb]).tolist(), (g[pa] > g[pb]).tolist()
+        sets = list(itertools.combinations(axes, 2)) if len(axes) >= 2 else [tuple(axes)]
+    else:
+        vm, vg = np.sign(m[pa] - m[pb]).tolist(), np.sign(g[pa] - g[pb]).tolist()
+        sets = [s for size in range(0, max_set_size + 1) for s in itertools.combinations(axes, size)]
+    hp = {ax: [_key(r[ax]) for r in rows] for ax in axes}
     by_set = {}
-    for size in range(0, max_set_size + 1):
-        for s in itertools.combinations(axes, size):
-            u = [tuple((hp[ax][a], hp[ax][b]) for ax in s) for a, b in zip(pa, pb)]
-            mi, h = _cond_mi(vm, vg, u)
-            by_set[s] = mi / h if h > 1e-12 else 0.0
+    for s in sets:
+        u = [tuple((hp[ax][a], hp[ax][b]) for ax in s) for a, b in zip(pa, pb)]
+        mi, h = _cond_mi(vm, vg, u, weighted=not pgdl)
+        by_set[s] = mi / h if h > 1e-12 else 0.0
     worst = min(by_set, key=by_set.get)
     return Result("conditional_mi", by_set[worst],
-                  settings={"measure": measure, "axes": list(axes), "max_set_size": max_set_size, "log": "natural"},
+                  settings={"measure": measure, "axes": list(axes), "convention": convention, "log": "natural",
+                            "max_set_size": 2 if pgdl else max_set_size,
+                            "pairs": "all ordered, a = b included" if pgdl else "ordered, distinct",
+                            "cells": "equal weights" if pgdl else "weighted by pair counts"},
                   extra={"argmin_set": list(worst), "by_set": {",".join(k) or "{}": v for k, v in by_set.items()}})
 
 

@@ -121,6 +121,30 @@ def _keskar(c, subspace):
     return keskar_sharpness(c.model, c.fx, c.fy, seed=c.seed, **kw)
 
 
+def _path(c, p: float, squared: bool = False) -> Result:
+    """Path norm with Jiang et al.'s bias convention by default (options['path_norm_biases'])."""
+    key = f"_path_l{p:g}"
+    if key not in c.__dict__:
+        c.__dict__[key] = path_norm(c.model, c.input_shape, p=p, biases=c.opt.get("path_norm_biases", "included"))
+    r = c.__dict__[key]
+    value = float(r.value) ** 2 if squared else float(r.value)
+    return Result(r.name, value, settings={"convention": f"biases {r.settings['biases']}", **r.settings})
+
+
+def _param_norm(c) -> Result:
+    """Jiang et al.'s param_norm Σ_i ‖W_i‖²_F: layer weights only (BatchNorm folded into the layer it
+    follows), as in nitarshan/robust-generalization-measures data/generation/measures.py
+    (``get_weights_only`` drops names with 'bias' or 'bn'; ``PARAM_NORM = fro_norms.sum()`` after
+    ``_reparam``). options['param_norm'] = 'all': ‖w‖²₂ over every trainable parameter instead."""
+    scope = c.opt.get("param_norm", "weights")
+    if scope not in ("weights", "all"):
+        raise ValueError(f"options['param_norm'] must be 'weights' or 'all', not {scope!r}")
+    value = (sum(r["fro"] ** 2 for r in c.rows if not r["kind"].startswith("BatchNorm")) if scope == "weights"
+             else param_norm(c.model) ** 2)
+    return Result("param_norm", value, settings={"convention": "weights only, BatchNorm folded" if scope == "weights"
+                                                 else "all trainable parameters"})
+
+
 _M = Measure
 MEASURES: dict[str, Measure] = {m.name: m for m in [
     _M("params", lambda c: param_count(c.model), False, False, 1, "cheap", "p = number of trainable parameters"),
@@ -139,7 +163,8 @@ MEASURES: dict[str, Measure] = {m.name: m for m in [
        / len(c.rows), True, False, 1, "forward", "log(d (∏‖W_i‖²_F / γ²)^{1/d})"),
     _M("frobenius_distance", lambda c: sum(r["dist_fro"] ** 2 for r in c.rows), False, True, 1, "cheap",
        "Σ‖W_i − W⁰_i‖²_F"),
-    _M("param_norm", lambda c: param_norm(c.model) ** 2, False, False, 1, "cheap", "‖w‖²₂ (all parameters)"),
+    _M("param_norm", lambda c: _param_norm(c), False, False, 1, "cheap",
+       "Σ‖W_i‖²_F (layer weights, BatchNorm folded; option: all parameters)"),
     _M("dist_from_init", lambda c: param_distance(c.model, c.init), False, True, 1, "cheap", "‖w − w⁰‖₂"),
     _M("fro_over_spec", lambda c: sum((r["fro"] / r["spec"]) ** 2 for r in c.rows), False, False, 1, "norms",
        "Σ‖W_i‖²_F / ‖A_i‖²_σ"),
@@ -156,12 +181,12 @@ MEASURES: dict[str, Measure] = {m.name: m for m in [
     _M("log_spectral_complexity_over_margin", lambda c: _log(complexity_from_rows(c.rows, from_reference=False)[0]
        * float(c.x.double().pow(2).sum().sqrt()) / (c.n * c.gamma)) if c.gamma > 0 else math.nan,
        True, False, 1, "norms", "log(R_A ‖X‖_F / (n γ))", "Bartlett et al. 2017"),
-    _M("path_norm", lambda c: float(path_norm(c.model, c.input_shape, p=2).value) ** 2, False, False, 1, "cheap",
-       "Σ_paths ∏ w_e² = f_{w²}(1)", "Neyshabur et al. 2015; Jiang et al. 2020"),
-    _M("path_norm_over_margin", lambda c: _over_gamma(float(path_norm(c.model, c.input_shape, p=2).value) ** 2, c),
-       True, False, 1, "forward", "f_{w²}(1) / γ²"),
-    _M("l1_path_norm", lambda c: float(path_norm(c.model, c.input_shape, p=1).value), False, False, 1, "cheap",
-       "Σ_paths ∏ |w_e|", "Neyshabur et al. 2015"),
+    _M("path_norm", lambda c: _path(c, 2.0, squared=True), False, False, 1, "cheap",
+       "Σ_paths ∏ w_e² = f_{w²}(1), biases squared too", "Neyshabur et al. 2015; Jiang et al. 2020"),
+    _M("path_norm_over_margin", lambda c: _over_gamma(float(_path(c, 2.0, squared=True).value), c),
+       True, False, 1, "forward", "f_{w²}(1) / γ², biases squared too"),
+    _M("l1_path_norm", lambda c: _path(c, 1.0), False, False, 1, "cheap",
+       "Σ_paths ∏ |w_e| = f_{|w|}(1), biases included", "Neyshabur et al. 2015"),
     _M("pacbayes_flatness", lambda c: _inv_sq(c.sigma(False), "pacbayes_flatness"), True, False, 1, "expensive",
        "1/σ′², E acc(w+u) ≥ acc(w) − 0.1, u ~ N(0, σ′²I)"),
     _M("pacbayes_init", lambda c: _pacbayes_bound_term(c, c.sigma(False), param_distance(c.model, c.init)),
@@ -188,7 +213,9 @@ def measure_all(model: nn.Module, init_model: nn.Module | None, dataset, *, name
     ``init_model``: the network at initialization, or ``None`` to skip measures that need it.
     ``names``: a subset of :data:`MEASURES` (default all); ``max_cost``: skip costlier measures.
     ``options``: ``margin_percentile`` (10), ``flatness_examples`` (a seeded subset size for the
-    flatness searches), and keyword dicts ``pacbayes``, ``sharpness``, ``keskar`` passed to
+    flatness searches), ``path_norm_biases`` (``"included"``, Jiang et al.'s convention, or
+    ``"excluded"``), ``param_norm`` (``"weights"``, Jiang et al.'s, or ``"all"``), and keyword
+    dicts ``pacbayes``, ``sharpness``, ``keskar`` passed to
     :func:`pacbayes_sigma`, :func:`worst_case_sharpness`, :func:`keskar_sharpness`.
     Every instrument restores the model, so ``model`` comes back bit-identical.
     """
