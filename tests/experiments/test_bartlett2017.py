@@ -67,3 +67,16 @@ def test_bounds_next_to_test_error(quick):
     # normalization by R_A ‖X‖_F / n is one constant per net, so it preserves the order of margins
     q = s["margin_quantiles"]["true_labels_seed0"]
     assert np.all(np.diff(q["raw"]) >= 0) and np.all(np.diff(q["normalized"]) >= 0)
+
+
+def test_bias_convention_cap_and_complexity_term_recomputed(quick):
+    """Issue 14 items 1, 5, 8: the nets' biases are in R_A (augmented chain, ‖X̃‖²_F = ‖X‖²_F + n), the
+    normalized margins use the figures' ℓ1 variant, the bound's Rademacher term sits at its cap."""
+    _, s = quick
+    conv = s["conventions"]
+    assert conv["biases"].startswith("augmented") and "ℓ1" in conv["normalized_margins"]
+    for r in s["table"]:
+        gamma10 = s["margin_quantiles"][r["run"]]["raw"][0]
+        assert r["complexity_term"] == pytest.approx(r["x_fro"] * r["R_A"] / (gamma10 * r["n"]), rel=1e-6)
+        if r["bound_rademacher_capped"]:  # 2ℜ ≤ 1 and the margin error ≤ 1: no more ≈ 8.3
+            assert r["bound_dudley"] == pytest.approx(4.0) and r["spectral_bound"] < 2.5

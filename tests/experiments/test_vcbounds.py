@@ -1,4 +1,5 @@
 """vc-bounds, --quick: VC-dimension bounds next to n, claims recomputed from the table."""
+import math
 
 import pytest
 from helpers import claim, run_quick
@@ -49,3 +50,16 @@ def test_claims_follow_from_the_table(quick):
         bounds = {tuple(r[b] for b in BOUNDS) for r in rows if r["architecture"] == arch}
         held &= len(bounds) == 1 and err["random_labels"] - err["true_labels"] >= 0.2
     assert c["held"] == held
+
+
+def test_lower_bound_is_an_order_on_its_own_axis(quick):
+    """Issue 14 item 3: BHLM's Ω(pL log(p/L)) has no known constant: no value beside the bounds, only
+    its growth relative to each net (recomputed here from p and L)."""
+    _, s = quick
+    assert all("lower" not in k for r in s["table"] for k in r)
+    order = s["lower_bound_order"]
+    assert "unspecified" in order["constant"]
+    for arch, g in order["growth"].items():
+        r = next(r for r in s["table"] if r["architecture"] == arch)
+        f = lambda q: q * r["L"] * math.log2(q / r["L"])  # noqa: E731
+        assert g["ratio"] == pytest.approx([f(q) / f(r["p"]) for q in g["p"]], rel=1e-12)

@@ -10,11 +10,15 @@ and the generalization gap g = train accuracy − test accuracy. Per measure μ:
 * Kendall τ(μ, g) over all nets;
 * granulated Ψ = mean over axes i of ψ_i, ψ_i = mean τ over the groups of nets that differ only
   in axis i (same seed);
-* the conditional-mutual-information score K(μ) = min_{|S| ≤ 2} I(V_μ; V_g | U_S) / H(V_g | U_S);
+* the conditional-mutual-information score K(μ) = min_S I(V_μ; V_g | U_S) / H(V_g | U_S), computed
+  as the PGDL scoring program does (S over pairs of distinct hyperparameters, all ordered pairs of
+  nets, binary signs; :func:`dlscope.measure.conditional_mi`);
 * the sign-error of Dziugaite et al. 2020 over coupled pairs.
 
 Their claim, checked and not forced: flatness / PAC-Bayes measures rank above the spectral
-products and the parameter count (by Ψ and by K).
+products and the parameter count (by Ψ and by K). Measures follow the conventions of Jiang et
+al.'s reference code (path norms square biases too, BatchNorm folded; param_norm sums the layer
+weights only; each measure's ``convention`` is in the registry's settings).
 """
 from __future__ import annotations
 
@@ -119,7 +123,8 @@ CLAIMS = declare(
                   "Kendall Ψ)", "Jiang et al. 2020, Tables 1–2 and §7",
                   "mean Ψ over flatness measures > mean over spectral products and > params"),
     cmi=ClaimSpec("flatness / PAC-Bayes measures rank above spectral products and the parameter count (conditional "
-                  "mutual information K, which is blind to the sign of the correlation)",
+                  "mutual information K as the PGDL scoring program computes it, blind to the sign of the "
+                  "correlation)",
                   "Jiang et al. 2020, Tables 1–2 and §7",
                   "mean K over flatness measures > mean over spectral products and > params"),
     fitted=ClaimSpec("every net reaches the target training cross-entropy",

@@ -56,7 +56,8 @@ class _FunctionalPool(nn.Module):
     def __init__(self, functional):
         super().__init__()
         self.functional = functional
-        self.conv, self.pool, self.fc = nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(3, stride=1), nn.Linear(2 * 4 * 4, 2)
+        self.conv, self.pool = nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(3, stride=1)
+        self.fc = nn.Linear(2 * 4 * 4, 2)
 
     def forward(self, x):
         h = self.conv(x)

@@ -21,7 +21,7 @@ def test_constant_follows_the_derivation(act, lip, s0):
     x_t = max(float(x.abs().max()), 1.0)
     a = 2 * lip * V * x_t * math.sqrt(2 * math.log(8))
     assert r.extra["C"] == pytest.approx(B * (a + max(s0, 1.0)), rel=1e-12)
-    old = B * max(a + s0, 1.0)  # d1e8aa0's constant; here a + |σ(0)| ≥ 1, so the two differ by B(max(|σ(0)|, 1) − |σ(0)|)
+    old = B * max(a + s0, 1.0)  # d1e8aa0's constant; here a + |σ(0)| ≥ 1: they differ by B(max(|σ(0)|, 1) − |σ(0)|)
     assert a + s0 >= 1.0
     assert r.extra["C"] - old == pytest.approx(B * (max(s0, 1.0) - s0), rel=1e-9)
     assert r.extra["fat_dim"] == max(1, math.floor((16 * r.extra["C"] / r.extra["gamma"]) ** 2))

@@ -17,6 +17,9 @@ def test_no_lower_order_among_the_bound_values():
     assert all(k.endswith("_upper") for k in r.value), r.value.keys()
     order = r.extra["lower_bound_order"]
     assert "unspecified" in order["constant"] and "Thm 3" in order["source"]
+    p, L = r.extra["p"], r.extra["L"]
+    assert order["growth"]["ratio"] == pytest.approx(lower_order_growth(order["growth"]["p"], p, L))
+    assert order["growth"]["ratio"][3] == pytest.approx(1.0)  # p′ = p
 
 
 def test_growth_ratio_is_free_of_the_constant():

@@ -145,7 +145,8 @@ def spectral_complexity(model: nn.Module, input_shape, *, reference=None, init_s
         convention = "augmented: [[A_i, c_i], [0, 1]] on inputs (x, 1), ‖x̃‖² = ‖x‖² + 1, ρ_i → max(ρ_i, 1)"
     else:
         rows = layer_norms(model, input_shape, reference=ref, tol=tol, seed=seed, trace=trace)
-        convention = "ignored: R_A of the linear parts only, not a bound for this net" if has_bias else "none in the net"
+        convention = ("ignored: R_A of the linear parts only, not a bound for this net" if has_bias
+                      else "none in the net")
     r_a, prod, sum_term, r_f = complexity_from_rows(rows)
     width = max(max(r["in_dim"], r["out_dim"]) for r in rows)
     return Result(

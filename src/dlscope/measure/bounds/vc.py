@@ -20,8 +20,9 @@ The VC dimension is that of sign(f) for a scalar-output net of this architecture
 * Lower bound for ReLU nets (BHLM 2019, Thm 3): *some* net with ≤ p parameters and ≤ L layers
   (not this architecture) has VCdim ≥ p L log₂(p/L) / C, for a universal constant C the theorem
   does not give. That is an order of growth, not a number to set beside the bounds: it is not
-  in ``value`` but in ``extra['lower_bound_order']`` as the expression, its growth exponent and
-  :func:`lower_order_growth` (the ratio g(p′, L)/g(p, L) of g = p L log₂(p/L), in which C cancels).
+  in ``value`` but in ``extra['lower_bound_order']``: the expression and its growth around this
+  net, :func:`lower_order_growth` (g(p′, L)/g(p, L) for g = p L log₂(p/L), in which C cancels)
+  at p′ = p·2^e, e = −3…3.
 * Standard sigmoid units (Karpinski & Macintyre 1997; A&B Thm 8.13):
   VCdim ≤ (p k)² + 11 p k log₂(18 p k²) = Õ(p²k²).
 """
@@ -101,9 +102,12 @@ def vc_dimension_bounds(model: nn.Module, input_shape, *, pieces: int = 2, degre
                   settings={"input_shape": tuple(input_shape), "pieces": pieces, "degree": degree},
                   extra={"p": p, "L": L, "k": k, "layers": size["layers"],
                          "lower_bound_order": {
-                             "expression": "Ω(p L log(p/L))", "source": "Bartlett, Harvey, Liaw & Mehrabian 2019, Thm 3",
+                             "expression": "Ω(p L log(p/L))",
+                             "source": "Bartlett, Harvey, Liaw & Mehrabian 2019, Thm 3",
                              "constant": "unspecified universal C; holds for some net of ≤ p parameters and ≤ L layers",
-                             "growth_in_p": "p log p at fixed L (see lower_order_growth)"}})
+                             "growth": {"p": [p * 2.0 ** e for e in range(-3, 4)],
+                                        "ratio": lower_order_growth([p * 2.0 ** e for e in range(-3, 4)], p, L)
+                                        if p > L else None}}})
 
 
 def lower_order_growth(p_values, p: int, L: int) -> list[float]:

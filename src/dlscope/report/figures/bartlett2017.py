@@ -44,17 +44,18 @@ def complexity_curves(curves: dict, rows: list):
     axes[1].set(xlabel="SGD steps", ylabel="∏ ‖A_i‖_σ", yscale="log", title="product of spectral norms")
     axes[0].legend(fontsize=8)
     ax = axes[2]
-    keys = (("test_error", "test error"), ("spectral_bound", "spectral margin bound"), ("vc_bound", "VC bound"))
+    keys = (("test_error", "test error"), ("spectral_bound", "spectral margin bound"),
+            ("complexity_term", "complexity term ‖X̃‖R_A/(γn)"), ("vc_bound", "VC bound"))
     x = np.arange(len(rows))
     for j, (k, lab) in enumerate(keys):
         vals = [r[k] for r in rows]
-        bars = ax.bar(x + (j - 1) * 0.27, vals, width=0.26, label=lab, color=f"C{j + 1 if j else 7}")
+        bars = ax.bar(x + (j - 1.5) * 0.2, vals, width=0.19, label=lab, color=f"C{j + 1 if j else 7}")
         for b, v in zip(bars, vals):
             ax.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
     ax.axhline(1.0, color="k", lw=0.8, ls=":", label="1 (vacuous above)")
     ax.set_xticks(x, [r["run"].replace("_labels_seed", " s") for r in rows], fontsize=8)
     top = max(max(r[k] for r in rows) for k, _ in keys)
-    ax.set(yscale="log", ylabel="error / bound on error", title="bounds next to measured test error",
+    ax.set(yscale="log", ylabel="error / bound on error", title="bounds and complexity term next to test error",
            ylim=(None, top * 30))
     ax.legend(fontsize=8, loc="upper left", ncol=2)
     return fig
