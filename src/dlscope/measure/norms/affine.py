@@ -53,6 +53,11 @@ def layer_offset(layer: Layer, dtype=torch.float64) -> torch.Tensor:
 def _augmented_spec(layer: Layer, weight: torch.Tensor, c: torch.Tensor, keep: bool, *, tol, seed) -> float:
     """‖Ã‖_σ of [[A, c], [0, 1]] (``keep``) or [A, c], by dense SVD or Lanczos on (x, t)."""
     d = layer.in_dim
+    if isinstance(layer.module, nn.Linear) and len(layer.input_shape) == 1:  # Ã is small and explicit
+        a = torch.cat([weight, c.reshape(-1, 1)], 1)
+        if keep:
+            a = torch.cat([a, torch.cat([torch.zeros(1, d, dtype=a.dtype), torch.ones(1, 1, dtype=a.dtype)], 1)], 0)
+        return float(torch.linalg.matrix_norm(a, ord=2))
 
     def apply(z):
         z = z.reshape(len(z), d + 1)
