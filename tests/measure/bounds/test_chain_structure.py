@@ -84,3 +84,10 @@ def test_dlscope_chains_still_measured(name, kw, shape):
 def test_path_norm_still_handles_identity_skips():
     res, _ = _twins()
     assert path_norm(res, (1, 8, 8)).value > 0
+
+
+def test_structure_is_read_under_no_grad_and_inference_mode():
+    res, _ = _twins()
+    for ctx in (torch.no_grad, torch.inference_mode):
+        with ctx():
+            assert trace_layers(res, (1, 8, 8)).joins == ["adds two branches (after 'bn1' and after 'bn2')"]

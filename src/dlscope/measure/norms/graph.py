@@ -127,10 +127,10 @@ def record_calls(model: nn.Module, input_shape) -> tuple[list, list, list]:
         if not list(m.children()):
             handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
     p = next(model.parameters(), None)
-    x = torch.zeros(1, *tuple(input_shape), dtype=p.dtype if p is not None else torch.float32,
-                    device=p.device if p is not None else "cpu", requires_grad=True)
     try:
-        with preserved(model), torch.enable_grad():
+        with preserved(model), torch.inference_mode(False), torch.enable_grad():  # the graph is what we read
+            x = torch.zeros(1, *tuple(input_shape), dtype=p.dtype if p is not None else torch.float32,
+                            device=p.device if p is not None else "cpu", requires_grad=True)
             model.eval()
             y = model(x)
     finally:
