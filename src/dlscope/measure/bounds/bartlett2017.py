@@ -28,9 +28,10 @@ convolutions on the traced input shape, BatchNorm folded.
   2020 ("Why ResNet works? Residuals generalize", IEEE TNNLS) bound the covering numbers of
   residual nets; that bound is not implemented here.
 * **The figures' variant.** Bartlett et al.'s plots normalize margins with the (2,1) norm
-  replaced by the entrywise ℓ1 norm ‖A_i − M_i‖_{1,1} ≥ ‖A_iᵀ − M_iᵀ‖_{2,1} (as the issue's
-  audit read the paper; ``norm="l1"`` in :func:`normalized_margins`, the default there);
-  ``extra['l1_variant']`` holds that R_A. ``value`` is always eq. (1.2) with the (2,1) norm.
+  replaced by the entrywise ℓ1 norm ‖A_i − M_i‖_{1,1} ≥ ‖A_iᵀ − M_iᵀ‖_{2,1} (so dlscope's issue 14
+  audit reports; the paper's §2 text was not re-checked here); ``norm="l1"`` in
+  :func:`normalized_margins`, the default there, and ``extra['l1_variant']`` holds that R_A.
+  ``value`` is always eq. (1.2) with the (2,1) norm, the quantity the bound uses.
 """
 from __future__ import annotations
 
