@@ -9,8 +9,9 @@ it found it. The families, one subpackage each (imports flow upward only:
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
                seeded draws; monotone searches
-``norms``      the layer chain of a model (BN folded, Lipschitz constants of what follows);
-               exact operator norms; per-layer norms; path and parameter norms
+``norms``      the layer chain of a model (BN folded, Lipschitz constants of what follows) and its
+               structure from the autograd graph (joins, functional ops: is it a chain?); bias
+               augmentation [[A, c], [0, 1]]; exact operator norms; per-layer norms; path norms
 ``bounds``     margins; Bartlett et al. 2017 (R_A, normalized margins, the margin bound);
                VC dimensions and the VC bound; Bartlett 1998 (fat-shattering)
 ``flatness``   PAC-Bayes σ′; worst-case α′; Keskar et al. ε-sharpness; average and
@@ -26,10 +27,11 @@ from ._core.result import Result
 from ._core.risk import classification_error
 from ._core.state import preserved
 from .bounds.bartlett1998 import fat_shattering_bound
-from .bounds.bartlett2017 import (complexity_from_rows, normalized_margins, reinitialized, spectral_complexity,
-                                  spectral_margin_bound)
+from .bounds.bartlett2017 import (complexity_from_rows, input_fro, normalized_margins, reinitialized,
+                                  spectral_complexity, spectral_margin_bound)
 from .bounds.margins import margin_from_logits, margin_percentile, margins
-from .bounds.vc import n_for_nonvacuous, network_size, piecewise_polynomial_vc_upper, vc_bound, vc_dimension_bounds
+from .bounds.vc import (lower_order_growth, n_for_nonvacuous, network_size, piecewise_polynomial_vc_upper, vc_bound,
+                        vc_dimension_bounds)
 from .correlation.rankcorr import conditional_mi, granulated_tau, kendall_tau, sign_error
 from .correlation.registry import MEASURES, Measure, generalization_gap, measure_all
 from .curvature.base import CurvatureOperator, as_operator
@@ -63,7 +65,9 @@ __all__ = [
     # bounds
     "margins", "margin_from_logits", "margin_percentile",
     "spectral_complexity", "normalized_margins", "reinitialized", "complexity_from_rows", "spectral_margin_bound",
+    "input_fro",
     "network_size", "vc_dimension_bounds", "piecewise_polynomial_vc_upper", "vc_bound", "n_for_nonvacuous",
+    "lower_order_growth",
     "fat_shattering_bound",
     # flatness
     "pacbayes_sigma", "pacbayes_mag_sigma", "worst_case_sharpness", "keskar_sharpness",
