@@ -38,7 +38,7 @@ __all__ = ["Preset", "PRESETS", "get", "parse_overrides", "run_preset", "ConfigE
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Modules of this package that are not presets.
-_NOT_PRESETS = {"base", "claims", "stats", "recipe"}
+_NOT_PRESETS = {"base", "claims", "stats", "recipe", "describe", "progress"}
 
 
 class ConfigError(ValueError):
