@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from . import density, subplots
 
@@ -82,6 +83,8 @@ def weight_esd(eigenvalues: dict, rows: list[dict], max_layers: int = 12):
             ax.axvline(r["lambda_plus"], color="k", ls="--", lw=0.8)
         ax.set_title(f"{name} ({r['kind']}): α = {r['alpha']:.2f}", fontsize=9)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor log labels collide on short ranges
+        ax.yaxis.set_minor_formatter(NullFormatter())
     for ax in axes.ravel()[len(names):]:
         ax.set_axis_off()
     return fig
