@@ -37,7 +37,7 @@ def _error(msg: str) -> int:
     return 2
 
 
-def _progress_mode() -> str:
+def progress_mode() -> str:
     mode = os.environ.get("DLSCOPE_PROGRESS", "").strip().lower()
     if mode in ("0", "off", "none", "no", "false"):
         return "off"
@@ -74,7 +74,7 @@ def _progress(out: Path | None = None, total: int | None = None):
     """(update, close): :class:`~dlscope.experiments.progress.RunProgress` on stderr, as DLSCOPE_PROGRESS says."""
     from .experiments.progress import RunProgress
 
-    reporter = RunProgress(sys.stderr, _progress_mode(), Path(out) / "runs" if out is not None else None, total)
+    reporter = RunProgress(sys.stderr, progress_mode(), Path(out) / "runs" if out is not None else None, total)
     return reporter.update, reporter.close
 
 
@@ -169,7 +169,7 @@ def cmd_measure(args) -> int:
     from .assess import AssessError, assess, default_out, parse_options, parse_what, prepare, summary_lines
     from .data import DataFormatError, MissingDataError
 
-    quiet = _progress_mode() == "off"
+    quiet = progress_mode() == "off"
 
     def progress(what, i, total):
         if not quiet and i < total:

@@ -16,17 +16,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import NAMES, Dataset, corrupt, load, stratified_indices
+from ..data import NAMES, Dataset, corrupt, load, stratified_indices, tensor_hash
 from .sources import AssessError
 
 __all__ = ["Inputs", "inputs_by_name", "inputs_from_npz", "run_dataset", "take"]
 
 
 class Inputs:
-    """``x``, ``y`` tensors and a record of where they came from (for the report)."""
+    """``x``, ``y`` tensors and a record of where they came from (for the report), with the content
+    hash of exactly the examples measured (``data_hash``)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int, record: dict):
-        self.x, self.y, self.num_classes, self.record = x, y, num_classes, record
+        self.x, self.y, self.num_classes = x, y, num_classes
+        self.record = {**record, "data_hash": tensor_hash(x, y)}
 
     @property
     def input_shape(self) -> tuple:

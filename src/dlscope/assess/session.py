@@ -96,7 +96,7 @@ def assess(model: nn.Module, inputs: Inputs, *, what: list[str], out: str | Path
               "per_layer": per_layer, "loss": loss, "seed": seed, "options": options, "device": device}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", record)
-    write_json(out / "env.json", environment(device, str(dtype).removeprefix("torch."), inputs.record.get("dataset_hash")))
+    write_json(out / "env.json", environment(device, str(dtype).removeprefix("torch."), inputs.record["data_hash"]))
     t_start = time.perf_counter()
     entries, steps = [], what + (["per-layer"] if per_layer else [])
     rows, notes = None, None
