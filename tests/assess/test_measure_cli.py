@@ -139,6 +139,13 @@ def test_user_errors_are_one_line_and_write_nothing(tmp_path, capsys):
     np.savez(tmp_path / "wrong.npz", x=np.zeros((4, 1, 5, 5), np.float32), y=np.zeros(4, int))
     _refused(["--model", f"{NETS}:PlainNet", "--data", str(tmp_path / "wrong.npz"), "--what", "margins"], capsys,
              tmp_path, "cannot take inputs of shape (1, 5, 5)")
+    (tmp_path / "broken.py").write_text("import torch\nraise RuntimeError('boom at import')\n")
+    _refused(["--model", f"{tmp_path / 'broken.py'}:Net", *data], capsys, tmp_path, "boom at import", "broken.py:2")
+    _refused(["--model", f"{NETS}:TinyResNet", "--model-arg", "width=-1", *data], capsys, tmp_path,
+             "TinyResNet(width=-1) failed")
+    _refused(["--model", f"{NETS}:TinyResNet", *data, "--device", "tpu9"], capsys, tmp_path, "unknown device")
+    _refused(["--model", f"{NETS}:TinyResNet", *data, "--seed", "-1"], capsys, tmp_path, "--seed")
+    _refused(["--model", f"{NETS}:TinyResNet", *data, "--option", "top_k=many"], capsys, tmp_path, "top_k")
     (tmp_path / "afile").write_text("x")
     code = main(["measure", "--model", f"{NETS}:TinyResNet", *data, "--out", str(tmp_path / "afile")])
     assert code == 2 and "is a file" in capsys.readouterr().err

@@ -75,6 +75,14 @@ def assess(model: nn.Module, inputs: Inputs, *, what: list[str], out: str | Path
         raise AssessError(f"--loss must be ce or mse, got {loss!r}")
     what = parse_what(what)
     options = {**OPTIONS, **(options or {})}
+    if not 0 <= seed < 2 ** 63:
+        raise AssessError(f"--seed must lie in [0, 2^63), got {seed}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise AssessError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise AssessError(f"--device {device} asked for, but torch sees no CUDA device here")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise AssessError(f"--out {out} is a file, not a folder")

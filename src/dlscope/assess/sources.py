@@ -20,6 +20,7 @@ import importlib.util
 import pickle
 import re
 import sys
+import traceback
 from pathlib import Path
 
 import torch
@@ -64,6 +65,14 @@ def parse_model_args(pairs: list[str]) -> dict:
     return out
 
 
+def _where(e: BaseException) -> str:
+    """``Type: message (file:line)`` of an exception raised in the user's code, on one line."""
+    import_err = getattr(e, "filename", None) and getattr(e, "lineno", None)  # SyntaxError carries its place
+    frames = traceback.extract_tb(e.__traceback__)
+    place = f"{e.filename}:{e.lineno}" if import_err else (f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "")
+    return f"{type(e).__name__}: {getattr(e, 'msg', None) or e}" + (f" ({place})" if place else "")
+
+
 def _import(module: str, search_path) -> object:
     if module.endswith(".py"):
         path = Path(module)
@@ -72,7 +81,11 @@ def _import(module: str, search_path) -> object:
         spec = importlib.util.spec_from_file_location(f"dlscope_user_{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod  # dataclasses and pickling look a class's module up here
-        spec.loader.exec_module(mod)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as e:  # noqa: BLE001 — the user's code: where it failed, on one line
+            del sys.modules[spec.name]
+            raise AssessError(f"importing {module} failed: {_where(e)}") from None
         return mod
     added = [str(Path(p).resolve()) for p in search_path if str(Path(p).resolve()) not in sys.path]
     sys.path[:0] = added
@@ -81,6 +94,8 @@ def _import(module: str, search_path) -> object:
     except ModuleNotFoundError as e:
         raise AssessError(f"cannot import {module!r} ({e}); run from the folder that holds it, "
                           f"set PYTHONPATH, or give a file: path/to/nets.py:Class") from None
+    except Exception as e:  # noqa: BLE001 — the user's code: where it failed, on one line
+        raise AssessError(f"importing {module} failed: {_where(e)}") from None
     finally:
         for p in added:
             sys.path.remove(p)
@@ -104,8 +119,9 @@ def load_model(spec: str, kwargs: dict | None = None, *, search_path=(".",)) -> 
     else:
         try:
             model = obj(**kwargs)
-        except TypeError as e:
-            raise AssessError(f"{attr}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) failed: {e}") from None
+        except Exception as e:  # noqa: BLE001 — the user's constructor: where it failed, on one line
+            raise AssessError(f"{attr}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) failed: "
+                              f"{_where(e)}") from None
     if not isinstance(model, nn.Module):
         raise AssessError(f"{spec} gave a {type(model).__name__}, not a torch.nn.Module")
     return model
