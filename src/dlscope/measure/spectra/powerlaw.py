@@ -46,7 +46,10 @@ def _ks_distances(x: np.ndarray, logs: np.ndarray, idx: np.ndarray, log_lo: np.n
         i = idx[a:b, None]
         k = np.arange(idx[a], n)[None, :] - i
         m = (n - i).astype(np.float64)
-        u = -np.expm1((1.0 - alpha[a:b, None]) * (logs[None, idx[a]:] - log_lo[a:b, None])) - k / m
+        # (1 − α) ln(x/x_min) ≤ 0 on every tail entry (α > 1, x ≥ x_min); entries left of a candidate's
+        # x_min (k < 0, masked below) are clipped so they cannot overflow
+        arg = np.minimum((1.0 - alpha[a:b, None]) * (logs[None, idx[a]:] - log_lo[a:b, None]), 0.0)
+        u = -np.expm1(arg) - k / m
         hi = np.where(k >= 0, u, -np.inf).max(axis=1)
         lo = np.where(k >= 0, u, np.inf).min(axis=1)
         out[a:b] = np.maximum(hi, 1.0 / m[:, 0] - lo)
