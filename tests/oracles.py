@@ -163,3 +163,22 @@ def pgdl_conditional_mi(rows, measure, axes, gap="gap") -> float:
             h_sum += h2(row)
         best = min(best, mi_sum / h_sum if h_sum > 1e-12 else 0.0)
     return best
+
+
+# --- issue 13 (weight spectra): numpy's SVD of a layer's dense map; the power-law MLE and KS by scipy ---
+def layer_svd_numpy(fn, input_shape):
+    """Singular values (descending) of the dense matrix of the linear map ``fn`` by ``numpy.linalg.svd``."""
+    import numpy as np
+
+    return np.linalg.svd(dense_matrix(fn, input_shape).numpy(), compute_uv=False)
+
+
+def power_law_reference(x, x_min: float) -> tuple[float, float]:
+    """(α̂, KS distance) of the tail x ≥ x_min by scipy: the Pareto MLE with fixed scale and ``kstest``."""
+    import numpy as np
+    from scipy import stats
+
+    tail = np.asarray(x, dtype=np.float64)
+    tail = tail[tail >= x_min]
+    b, _, _ = stats.pareto.fit(tail, floc=0.0, fscale=x_min)  # density ∝ x^{−(b+1)}
+    return b + 1.0, float(stats.kstest(tail, stats.pareto(b, scale=x_min).cdf).statistic)

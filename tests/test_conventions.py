@@ -39,7 +39,7 @@ ALLOWED = {
     "experiments": {"_io", "_version", "data", "models", "train", "measure", "theory", "report"},
     "sweep": {"_io", "_version", "data", "models", "train", "measure", "experiments", "report"},
     "export": {"_io", "_version", "train", "experiments"},
-    "measurecli": {"_io", "_version", "data", "models", "train", "measure", "report", "experiments"},
+    "assess": {"_io", "_version", "data", "models", "train", "measure", "report", "experiments"},
     "cli": None,  # the command line may import anything (lazily)
     "__init__": set(),
 }

@@ -1,7 +1,10 @@
-"""``dlscope`` command line: list | run | data.
+"""``dlscope`` command line: list | run | measure | data.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
+    dlscope run PRESET --help                      # the preset's keys, defaults and comments
+    dlscope measure (RUN_DIR | --model MODULE:CLASS [--model-arg k=v] [--weights FILE] --data NAME|FILE.npz)
+                    [--what LIST] [--per-layer] [--n N] [--loss ce|mse] [--out DIR]
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
 
@@ -13,6 +16,9 @@ is busy on the same cores (measured: bench/threads.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -22,7 +28,7 @@ from ._version import __version__
 ENV_HELP = """environment:
   DLSCOPE_THREADS=N   torch threads (keep threads × concurrent jobs ≤ cores)
   DLSCOPE_DATA=DIR    folder holding mnist/, fashion-mnist/, cifar10/ (default ~/.cache/dlscope)
-  DLSCOPE_PROGRESS=1  progress lines even when stderr is not a terminal
+  DLSCOPE_PROGRESS=   bar | lines | 0 (default: a bar on a terminal, one line per sub-run otherwise)
   OMP_WAIT_POLICY     set to PASSIVE by dlscope unless you set it"""
 
 
@@ -31,26 +37,78 @@ def _error(msg: str) -> int:
     return 2
 
 
-def _progress():
-    from tqdm import tqdm
+def progress_mode() -> str:
+    mode = os.environ.get("DLSCOPE_PROGRESS", "").strip().lower()
+    if mode in ("0", "off", "none", "no", "false"):
+        return "off"
+    if mode in ("1", "bar", "lines"):
+        return "lines" if mode == "lines" else "bar"
+    return "bar" if sys.stderr.isatty() else "lines"
 
-    state = {"name": None, "bar": None}
 
-    def update(name: str, done: int, total: int):
-        if state["name"] != name:
-            if state["bar"] is not None:
-                state["bar"].close()
-            state["bar"] = tqdm(total=total, desc=name, unit="step", leave=False, file=sys.stderr,
-                                disable=not sys.stderr.isatty() and os.environ.get("DLSCOPE_PROGRESS") != "1")
-            state["name"] = name
-        bar = state["bar"]
-        bar.update(done - bar.n)
+# Trained nets per preset (the "of N" in "run 3/9"): the one hook that knows each preset's loops.
+# A preset missing here still gets progress, numbered without a total.
+_SUBRUNS = {
+    "zhang2017-random-labels": lambda c, mod: len(c.seeds) * len(mod._jobs(c)),
+    "keskar2017-large-batch": lambda c, mod: 2 * len(c.seeds),
+    "jastrzebski2017-lr-batch": lambda c, mod: len(c.seeds) * len(c.lrs) * len(c.batch_sizes),
+    "garipov2018-mode-connectivity": lambda c, mod: len(c.seeds),
+    "dauphin2014-saddles": lambda c, mod: len(c.seeds),
+    "li2018-landscape": lambda c, mod: 2 * len(c.seeds),
+    "bartlett2017-spectral-margins": lambda c, mod: 2 * len(c.seeds),
+    "jiang2020-fantastic-measures": lambda c, mod: len(c.seeds) * len(c.grid()),
+    "vc-bounds": lambda c, mod: 2 * len(c.seeds) * len(c.architectures),
+}
 
-    def close():
-        if state["bar"] is not None:
-            state["bar"].close()
 
-    return update, close
+def planned_subruns(name: str, config) -> int | None:
+    """How many nets preset ``name`` trains with ``config`` (None when unknown)."""
+    count = _SUBRUNS.get(name)
+    try:
+        return count(config, sys.modules[type(config).__module__]) if count else None
+    except (AttributeError, TypeError):
+        return None
+
+
+def _progress(out: Path | None = None, total: int | None = None):
+    """(update, close): :class:`~dlscope.experiments.progress.RunProgress` on stderr, as DLSCOPE_PROGRESS says."""
+    from .experiments.progress import RunProgress
+
+    reporter = RunProgress(sys.stderr, progress_mode(), Path(out) / "runs" if out is not None else None, total)
+    return reporter.update, reporter.close
+
+
+def default_out(preset, config, quick: bool) -> Path:
+    """runs/PRESET[-quick][-HASH]: HASH (8 hex digits) digests the keys that differ from the preset's
+    (quick) defaults, so a different configuration never lands in the folder of another."""
+    from .experiments import make_config
+
+    base = dataclasses.asdict(make_config(preset, {}, quick))
+    diff = {k: v for k, v in dataclasses.asdict(config).items() if base.get(k) != v}
+    name = preset.name + ("-quick" if quick else "")
+    if diff:
+        name += "-" + hashlib.sha256(json.dumps(diff, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return Path("runs") / name
+
+
+class _RunHelp(argparse.Action):
+    """``-h`` of ``dlscope run``: after PRESET it also lists the preset's keys with defaults and comments."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        name = getattr(namespace, "preset", None)
+        if name:
+            from .experiments import ConfigError, get
+            from .experiments.describe import describe_keys
+
+            try:
+                print("\n" + describe_keys(get(name)))
+            except ConfigError as e:
+                print(f"\n{e}")
+        parser.exit()
 
 
 def cmd_list(args) -> int:
@@ -77,11 +135,11 @@ def cmd_run(args) -> int:
             overrides["device"] = args.device
         if str(overrides.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
             raise ConfigError("--device cuda asked for, but torch sees no CUDA device here")
-        make_config(preset, overrides, args.quick)  # validate before writing
+        config = make_config(preset, overrides, args.quick)  # validate before writing
     except ConfigError as e:
         return _error(str(e))
-    out = Path(args.out or Path("runs") / (args.preset + ("-quick" if args.quick else "")))
-    update, close = _progress()
+    out = Path(args.out or default_out(preset, config, args.quick))
+    update, close = _progress(out, planned_subruns(args.preset, config))
     try:
         summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
     except (ConfigError, MissingDataError, DataFormatError) as e:
@@ -100,6 +158,41 @@ def cmd_run(args) -> int:
     print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
     return 0
+
+
+# The names of dlscope.assess.WHAT (kept here so that --help imports nothing heavy; a test keeps them equal).
+MEASURES = ("margins", "spectral", "bounds", "hessian-top", "trace", "density", "slice2d", "pacbayes", "weights")
+DEFAULT_MEASURES = "margins,spectral,bounds,hessian-top,trace,weights"
+
+
+def cmd_measure(args) -> int:
+    from .assess import AssessError, assess, default_out, parse_options, parse_what, prepare, summary_lines
+    from .data import DataFormatError, MissingDataError
+
+    quiet = progress_mode() == "off"
+
+    def progress(what, i, total):
+        if not quiet and i < total:
+            print(f"measure {i + 1}/{total} {what}", file=sys.stderr, flush=True)
+
+    try:
+        what, options = parse_what(args.what), parse_options(args.option)
+        model, inputs, source = prepare(run_dir=args.run_dir, model=args.model, model_args=args.model_arg,
+                                        weights=args.weights, data=args.data, split=args.split, n=args.n,
+                                        seed=args.seed, data_root=args.data_root)
+        out = Path(args.out) if args.out else default_out({k: v for k, v in vars(args).items() if k != "out"})
+        summary = assess(model, inputs, what=what, out=out, per_layer=args.per_layer, loss=args.loss, seed=args.seed,
+                         options=options, source=source, device=args.device, progress=progress)
+    except (AssessError, MissingDataError, DataFormatError) as e:
+        return _error(str(e))
+    except OSError as e:  # --out not writable, disk full
+        return _error(f"cannot write the report: {e.strerror or e} ({e.filename or ''})")
+    except KeyboardInterrupt:
+        print("\ndlscope: interrupted; nothing was finished (run the same command again)", file=sys.stderr)
+        return 130
+    print("\n".join(summary_lines(summary)))
+    print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
+    return 1 if any(e["status"] == "failed" for e in summary["measures"]) else 0
 
 
 def cmd_data(args) -> int:
@@ -130,12 +223,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list presets and the claims they check")
     r = sub.add_parser("run", help="run a preset (resumes an interrupted run in --out)", epilog=ENV_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter, add_help=False)
+    r.add_argument("-h", "--help", action=_RunHelp, help="show this help; after PRESET also the preset's keys")
     r.add_argument("preset", help="preset name (see: dlscope list)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     r.add_argument("--quick", action="store_true", help="small, < 60 s CPU version of the preset")
     r.add_argument("--device", choices=["cpu", "cuda"], default=None, help="device (default: the preset's, cpu)")
-    r.add_argument("--out", default=None, help="run directory (default runs/PRESET[-quick])")
+    r.add_argument("--out", default=None, help="run directory (default runs/PRESET[-quick][-HASH], HASH digesting "
+                                               "the keys that differ from the defaults)")
+    m = sub.add_parser("measure", help="measure a trained net: yours (--model) or one dlscope trained (RUN_DIR)",
+                       epilog=ENV_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                   help="a training run folder dlscope wrote (runs/PRESET/runs/NAME; a preset folder with one net)")
+    m.add_argument("--model", metavar="MODULE:CLASS",
+                   help="your model: mypkg.nets:ResNet18 (importable from here) or path/to/nets.py:ResNet18")
+    m.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
+                   help="keyword argument of the model's constructor, a Python literal or a word (repeatable)")
+    m.add_argument("--weights", metavar="FILE", help=".safetensors, or a torch checkpoint (read with "
+                                                     "weights_only=True: a pickle of custom classes is refused)")
+    m.add_argument("--data", metavar="NAME|FILE.npz", help="a dataset name (mnist1d, mnist, cifar10, …) or a .npz "
+                                                           "with arrays x, y (default with RUN_DIR: the run's data)")
+    m.add_argument("--data-root", default=None, help="folder holding the dataset files (default $DLSCOPE_DATA)")
+    m.add_argument("--split", choices=["train", "test"], default="train", help="which split (default train)")
+    m.add_argument("--n", type=int, default=2000, help="examples, a seeded class-stratified subset (default 2000)")
+    m.add_argument("--what", default=DEFAULT_MEASURES, metavar="LIST",
+                   help=f"comma-separated, or all: {', '.join(MEASURES)} (default {DEFAULT_MEASURES})")
+    m.add_argument("--per-layer", action="store_true",
+                   help="also each layer's Hessian block (top eigenvalue, trace) and norms, table and bars")
+    m.add_argument("--loss", choices=["ce", "mse"], default="ce", help="loss for curvature and slices (default ce)")
+    m.add_argument("--seed", type=int, default=0, help="seeds the subset, the probes and the directions (default 0)")
+    m.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="cost knobs: top_k, trace_matvecs, density_steps, density_probes, slice_steps, slice_span, "
+                        "pacbayes_samples, layer_trace_matvecs, lanczos_tol, dense_block")
+    m.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    m.add_argument("--out", default=None, help="report folder (default measurements/NET-HASH of these arguments)")
     d = sub.add_parser("data", help="datasets: fetch | list")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     f = dsub.add_parser("fetch", help="download a dataset's canonical files, verified")
@@ -170,7 +291,7 @@ def main(argv=None) -> int:
     err = configure_threads()
     if err:
         return _error(err)
-    return {"list": cmd_list, "run": cmd_run, "data": cmd_data}[args.cmd](args)
+    return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "data": cmd_data}[args.cmd](args)
 
 
 if __name__ == "__main__":

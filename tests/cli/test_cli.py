@@ -69,6 +69,8 @@ def test_sigkill_then_rerun_reaches_the_same_result(tmp_path):
     assert (cut / "runs" / "true_labels_seed0" / "summary.json").exists()
     done = subprocess.run(cmd + ["--out", str(cut)], env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    # stderr is not a terminal: one line per sub-run, numbered on from the sub-run finished before the kill
+    assert "run 2/2 random_labels_seed0: step" in done.stderr and "train acc" in done.stderr, done.stderr
     assert _summary_values(cut) == _summary_values(ref)
     for run in ("true_labels_seed0", "random_labels_seed0"):
         assert (cut / "runs" / run / "metrics.jsonl").read_text() == (ref / "runs" / run / "metrics.jsonl").read_text()

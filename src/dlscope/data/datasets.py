@@ -119,23 +119,23 @@ def _mnist1d(seed: int):
             torch.tensor(d["x_test"], dtype=torch.float32), torch.tensor(d["y_test"], dtype=torch.int64))
 
 
-def _gaussian_mixture(n: int, seed: int, dim: int = 20, classes: int = 4, sep: float = 2.0):
+def _gaussian_mixture(n: int, seed: int, sample_seed: int, dim: int = 20, classes: int = 4, sep: float = 2.0):
     """k isotropic unit Gaussians in R^d whose means are ``sep`` times seeded unit-norm-scaled vectors."""
     g = torch.Generator().manual_seed(seed)
     means = torch.randn(classes, dim, generator=g)
     means = sep * means / means.norm(dim=1, keepdim=True)
-    gd = torch.Generator().manual_seed(seed + 1)
+    gd = torch.Generator().manual_seed(sample_seed)
     y = torch.randint(classes, (n,), generator=gd)
     x = means[y] + torch.randn(n, dim, generator=gd)
     return x, y, classes
 
 
-def _teacher(n: int, seed: int, dim: int = 20, classes: int = 10, width: int = 64):
+def _teacher(n: int, seed: int, sample_seed: int, dim: int = 20, classes: int = 10, width: int = 64):
     """Labels from a seeded random two-layer ReLU teacher, y = argmax W2 relu(W1 x), x ~ N(0, I)."""
     g = torch.Generator().manual_seed(seed)
     w1 = torch.randn(width, dim, generator=g) / dim ** 0.5
     w2 = torch.randn(classes, width, generator=g) / width ** 0.5
-    gd = torch.Generator().manual_seed(seed + 1)
+    gd = torch.Generator().manual_seed(sample_seed)
     x = torch.randn(n, dim, generator=gd)
     y = (torch.relu(x @ w1.T) @ w2.T).argmax(1)
     return x, y, classes
@@ -159,8 +159,9 @@ def load(name: str, *, root: str | Path | None = None, n_train: int | None = Non
         classes = 10
     elif name in ("gaussian-mixture", "teacher"):
         make = _gaussian_mixture if name == "gaussian-mixture" else _teacher
-        xtr, ytr, classes = make(n_train or 2000, seed)
-        xte, yte, _ = make(n_test or 1000, seed + 7919)
+        # one distribution (class means / teacher from ``seed``), two independent samples of it
+        xtr, ytr, classes = make(n_train or 2000, seed, seed + 1)
+        xte, yte, _ = make(n_test or 1000, seed, seed + 7919)
     else:
         xtr, ytr, xte, yte, files = _raw(name, str(root))
         meta.update(root=str(root), files=files)

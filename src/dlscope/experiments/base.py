@@ -38,7 +38,7 @@ __all__ = ["Preset", "PRESETS", "get", "parse_overrides", "run_preset", "ConfigE
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Modules of this package that are not presets.
-_NOT_PRESETS = {"base", "claims", "stats", "recipe"}
+_NOT_PRESETS = {"base", "claims", "stats", "recipe", "describe", "progress"}
 
 
 class ConfigError(ValueError):
@@ -145,7 +145,7 @@ def run_preset(name: str, *, overrides: dict | None = None, quick: bool = False,
     if (out / "config.json").exists():
         if read_json(out / "config.json") != to_jsonable(record):
             raise ConfigError(f"{out} holds a {read_json(out / 'config.json').get('preset')} run with a different "
-                              f"configuration; choose another --out")
+                              f"configuration; choose another --out, or omit --out (the default folder is named after the configuration)")
         if (out / "summary.json").exists():
             return read_json(out / "summary.json")
     out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
-``bounds``, ``flatness`` ← ``correlation``):
+``bounds``, ``flatness`` ← ``correlation``; ``norms`` ← ``spectra``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -21,6 +21,9 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+``spectra``    weight spectra (Martin & Mahoney): per-layer ESD of WᵀW of the layer's exact
+               linear map (FFT for circular convolutions, Sedghi et al. 2019), power-law α by
+               Clauset–Shalizi–Newman, stable rank, the Marchenko–Pastur comparison
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -55,6 +58,10 @@ from .norms.layer_norms import layer_norms
 from .norms.linear_map import linear_map_norm
 from .norms.operator import fold_batchnorm, operator_norm, reshaped_kernel_norm
 from .norms.path_norm import param_count, param_distance, param_norm, path_norm
+from .spectra.layer_map import conv_fft_singular_values, layer_singular_values, stable_rank
+from .spectra.marchenko_pastur import mp_cdf, mp_compare, mp_density, mp_edges
+from .spectra.powerlaw import fit_power_law
+from .spectra.weight_spectra import weight_spectra
 
 __all__ = [
     # core
@@ -81,4 +88,7 @@ __all__ = [
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
+    # spectra
+    "weight_spectra", "fit_power_law", "layer_singular_values", "conv_fft_singular_values", "stable_rank",
+    "mp_edges", "mp_density", "mp_cdf", "mp_compare",
 ]
