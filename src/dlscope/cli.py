@@ -1,9 +1,15 @@
-"""``dlscope`` command line: list | run | data.
+"""``dlscope`` command line: list | run | verify | data.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
+    dlscope verify OUT
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
+
+Exit codes: 0 done; 1 the run finished but is not trustworthy (diverged runs: claims not evaluable)
+or could not finish (disk full), or ``verify`` found damage; 2 a user error (bad value, bad
+``--out``, missing data, another process holds ``--out``), reported in one line with nothing
+written; 130 interrupted (the same command resumes).
 
 Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
 Before torch is imported, ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the user set it: with
@@ -13,6 +19,7 @@ is busy on the same cores (measured: bench/threads.py).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -67,7 +74,7 @@ def cmd_run(args) -> int:
     import torch
 
     from .data import DataFormatError, MissingDataError
-    from .experiments import ConfigError, get, make_config, parse_overrides, run_preset
+    from .experiments import ConfigError, DivergedError, get, make_config, parse_overrides, run_preset
     from .experiments.claims import count_held
 
     try:
@@ -82,13 +89,21 @@ def cmd_run(args) -> int:
         return _error(str(e))
     out = Path(args.out or Path("runs") / (args.preset + ("-quick" if args.quick else "")))
     update, close = _progress()
+    notify = lambda line: print(f"dlscope: note: {line}", file=sys.stderr)  # noqa: E731
     try:
-        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
+        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update,
+                             notify=notify)
     except (ConfigError, MissingDataError, DataFormatError) as e:
         return _error(str(e))
-    except KeyboardInterrupt:
-        print(f"\ndlscope: interrupted; run the same command again to resume from {out}", file=sys.stderr)
-        return 130
+    except DivergedError as e:
+        print(f"dlscope: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        print(f"dlscope: error: no space left on the device of {out} ({e.filename or 'a write'}); free space and "
+              "run the same command again to resume", file=sys.stderr)
+        return 1
     finally:
         close()
     claims = summary.get("claims", [])
@@ -99,7 +114,29 @@ def cmd_run(args) -> int:
     held, evaluable, total = count_held(claims)
     print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
+    if summary.get("diverged"):
+        print(f"dlscope: runs diverged, claims not evaluable: {'; '.join(summary['diverged'])}", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_verify(args) -> int:
+    from .experiments.verify import verify_tree
+
+    root = Path(args.out)
+    if not root.is_dir():
+        return _error(f"{root} is not a directory")
+    findings = verify_tree(root)
+    if not findings:
+        return _error(f"{root} holds no dlscope run (no config.json, summary.json, checkpoint or metrics)")
+    for f in findings:
+        tag = "note" if f.note else ("ok" if f.ok else "DAMAGED")
+        print(f"{tag:8s}{f.path.relative_to(root) if f.path != root else '.'}: {f.what}")
+    bad = [f for f in findings if not f.ok]
+    files = {f.path for f in findings if not f.note}
+    print(f"{len(files) - len({f.path for f in bad})} of {len(files)} files intact" +
+          (f"; {len({f.path for f in bad})} damaged (rerunning the same command re-derives them)" if bad else ""))
+    return 1 if bad else 0
 
 
 def cmd_data(args) -> int:
@@ -136,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="small, < 60 s CPU version of the preset")
     r.add_argument("--device", choices=["cpu", "cuda"], default=None, help="device (default: the preset's, cpu)")
     r.add_argument("--out", default=None, help="run directory (default runs/PRESET[-quick])")
+    v = sub.add_parser("verify", help="check every file of a run, preset or sweep directory (exit 1 if damaged)")
+    v.add_argument("out", help="the directory to check (a --out of dlscope run, or a folder holding several)")
     d = sub.add_parser("data", help="datasets: fetch | list")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     f = dsub.add_parser("fetch", help="download a dataset's canonical files, verified")
@@ -170,7 +209,14 @@ def main(argv=None) -> int:
     err = configure_threads()
     if err:
         return _error(err)
-    return {"list": cmd_list, "run": cmd_run, "data": cmd_data}[args.cmd](args)
+    try:
+        return {"list": cmd_list, "run": cmd_run, "verify": cmd_verify, "data": cmd_data}[args.cmd](args)
+    except KeyboardInterrupt:
+        where = f" from {args.out or Path('runs') / (args.preset + ('-quick' if args.quick else ''))}" \
+            if args.cmd == "run" else ""
+        nl = "\n" if sys.stderr.isatty() else ""  # end a progress bar's line, where one is drawn
+        print(f"{nl}dlscope: interrupted; run the same command again to resume{where}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
