@@ -74,10 +74,10 @@ def _run(d: Path, out: list) -> None:
         bad = [i + 1 for i, line in enumerate(lines) if check_line(line.decode("utf-8", "replace")) is None]
         n = int(record["metrics_rows"]) if record and "metrics_rows" in record else None
         try:
+            if bad and (n is None or min(bad) <= n):
+                raise IntegrityError(f"{rd.metrics}: row(s) {', '.join(map(str, bad))} do not match their sha256")
             if n is not None:
                 rd.verified_metrics(record)
-            if bad and (n is None or min(bad) <= n):
-                raise IntegrityError(f"{rd.metrics}: rows {bad} do not match their sha256")
             out.append(Finding(rd.metrics, True, f"intact ({n if n is not None else len(lines)} rows)"))
             if n is not None and len(lines) > n:
                 out.append(Finding(rd.metrics, True, f"{len(lines) - n} row(s) past the checkpoint "
