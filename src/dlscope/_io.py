@@ -183,15 +183,18 @@ def digest_line(row: dict) -> str:
     return json.dumps({**row, DIGEST_KEY: json_digest(row)}) + "\n"
 
 
-def check_line(line: str) -> dict | None:
-    """The row of a :func:`digest_line` line, without its digest; None if unreadable or not matching."""
+def check_line(line: str, *, required: bool = True) -> dict | None:
+    """The row of a :func:`digest_line` line, without its digest; None if unreadable or not matching
+    (or, when ``required``, without a digest — a line written by an older dlscope)."""
     try:
         row = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-    if not isinstance(row, dict) or row.pop(DIGEST_KEY, None) != json_digest(row):
+    if not isinstance(row, dict):
         return None
-    return row
+    if DIGEST_KEY not in row:
+        return None if required else row
+    return row if row.pop(DIGEST_KEY) == json_digest(row) else None
 
 
 def append_line(path: Path, line: str) -> None:

@@ -13,10 +13,9 @@ import shutil
 import pytest
 from matplotlib.figure import Figure
 
-from cases import TINY_ZHANG, stub_savefig
+from cases import TINY_ZHANG, TINY_ZHANG_SET, stub_savefig
 from dlscope.cli import main
 from dlscope.experiments import run_preset
-from dlscope.experiments.verify import verify_tree
 
 NAME = "zhang2017-random-labels"
 
@@ -103,22 +102,24 @@ def test_corruption_is_detected_and_rerun_equals_the_uncorrupted_run(states, tmp
     monkeypatch.setattr(Figure, "savefig", stub_savefig)
     ref, cut = states
     state, rel, corrupt = CORRUPTIONS[what]
-    out = tmp_path / "o"
+    out, seen = tmp_path / "o", tmp_path / "v"
     shutil.copytree(ref if state == "ref" else cut, out)
     corrupt(out / rel)
-    damaged = [f for f in verify_tree(out) if not f.ok]
-    assert damaged and {f.path for f in damaged} <= {out / rel, *(out / "runs" / r / "summary.json" for r in
-                                                                   ("true_labels_seed0", "random_labels_seed0"))}
-    assert out / rel in {f.path for f in damaged}, (what, damaged)
-    assert main(["verify", str(out)]) == 1
-    report = capsys.readouterr().out
-    assert f"DAMAGED {rel}" in report and report.strip().splitlines()[-1].endswith("damaged (rerunning the same "
-                                                                                 "command re-derives them)")
-    notes = []
-    run_preset(NAME, overrides=TINY_ZHANG, out=out, notify=notes.append)
-    assert len(notes) == 1 and "\n" not in notes[0] and rel.rsplit("/", 1)[-1] in notes[0], notes
-    assert _result(out) == _result(ref)
+    shutil.copytree(out, seen)
+    code = main(["run", NAME, *TINY_ZHANG_SET, "--out", str(out)])  # the same command again
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dlscope: note: ")]
+    assert code == 0 and _result(out) == _result(ref)  # never used: the result is the uncorrupted run's
+    assert len(notes) == 1 and rel.rsplit("/", 1)[-1] in notes[0], notes  # and one line says what was re-derived
+
+    from dlscope.experiments.verify import verify_tree
+
     assert all(f.ok for f in verify_tree(out))
+    damaged = {f.path for f in verify_tree(seen) if not f.ok}  # what `dlscope verify` says of the corrupt copy
+    assert seen / rel in damaged and damaged <= {seen / rel, *(seen / r / "summary.json" for r in (T, R))}
+    assert main(["verify", str(seen)]) == 1
+    report = capsys.readouterr().out
+    assert f"DAMAGED {rel}" in report and report.strip().splitlines()[-1].endswith(
+        "damaged (rerunning the same command re-derives them)")
 
 
 def test_verify_reports_an_intact_and_an_unfinished_run(states, capsys):
@@ -131,3 +132,17 @@ def test_verify_reports_an_intact_and_an_unfinished_run(states, capsys):
     assert "the preset is unfinished" in capsys.readouterr().out
     assert main(["verify", str(ref / "figures")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_stale_temporaries_of_killed_writes_are_removed_on_resume(states, tmp_path, monkeypatch, capsys):
+    """Issue 15 item 4: what a SIGKILL inside an atomic write leaves (``.report.md.<8 chars>.tmp``) is
+    removed by the rerun; files that only look similar are not touched."""
+    monkeypatch.setattr(Figure, "savefig", stub_savefig)
+    out = tmp_path / "o"
+    shutil.copytree(states[1], out)
+    stale = [out / ".report.md.k3j_a9zq.tmp", out / ".summary.json.0a1b2c3d.tmp", out / T / ".env.json.zz9y8x7w.tmp"]
+    kept = [out / ".report.md.tmp", out / "report.md.0a1b2c3d.tmp", out / ".notes.txt", out / "mine.tmp"]
+    for p in stale + kept:
+        p.write_text("x")
+    assert main(["run", NAME, *TINY_ZHANG_SET, "--out", str(out)]) == 0
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)

@@ -41,7 +41,7 @@ __all__ = ["check_config", "FIELD_RULES", "SUFFIX_RULES", "CHOICES", "PRESET_CHE
            "MAX_DEPTH", "estimate_parameters", "INPUT_SHAPES", "rule_for", "size_kwargs"]
 
 MAX_SEED = 2 ** 63 - 1
-MAX_DEPTH = 1000
+MAX_DEPTH = 200  # ResNet-164 fits; Li et al. 2018 go to 110, the presets use 1–32
 MAX_PARAMETERS = {"cpu": 10 ** 7, "cuda": 10 ** 9}
 INPUT_SHAPES = {"mnist1d": (40,), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32),
                 "gaussian-mixture": (20,), "teacher": (20,)}

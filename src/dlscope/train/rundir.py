@@ -143,8 +143,8 @@ class RunDir:
         return rows
 
     def read_metrics(self, upto_step: int | None = None) -> list[dict]:
-        """Every intact row (unreadable or torn lines skipped), without digests, up to ``upto_step``."""
-        rows = (check_line(line.decode("utf-8", "replace")) for line in self._lines())
+        """Every intact row (unreadable, torn or altered lines skipped), without digests, up to ``upto_step``."""
+        rows = (check_line(line.decode("utf-8", "replace"), required=False) for line in self._lines())
         return [r for r in rows if r is not None and (upto_step is None or r.get("step", 0) <= upto_step)]
 
     def rewrite_metrics(self, rows: list[dict]) -> None:
