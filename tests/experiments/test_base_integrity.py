@@ -45,8 +45,8 @@ def states(tmp_path_factory):
 
 def _result(out):
     s = json.loads((out / "summary.json").read_text())
-    metrics = {r: (out / "runs" / r / "metrics.jsonl").read_text() for r in ("true_labels_seed0", "random_labels_seed0")}
-    return s["claims"], s["table"], metrics
+    runs = ("true_labels_seed0", "random_labels_seed0")
+    return s["claims"], s["table"], {r: (out / "runs" / r / "metrics.jsonl").read_text() for r in runs}
 
 
 def _flip(path, pos):
@@ -69,23 +69,34 @@ def _cut(path, n):
     path.write_bytes(path.read_bytes()[:n])
 
 
+def _swap(old: bytes, new: bytes):
+    """A same-length edit of a file's bytes (a value in a checkpoint header)."""
+    def edit(p):
+        data = p.read_bytes()
+        assert old in data, (p, old)
+        p.write_bytes(data.replace(old, new))
+    return edit
+
+
+def _bad_first_row(p):
+    p.write_bytes(b"\xff\xfe{garbage\n" + p.read_bytes().split(b"\n", 1)[1])
+
+
 T, R = "runs/true_labels_seed0", "runs/random_labels_seed0"
 CORRUPTIONS = {  # name: (state, file, corruption)
     "finished sub-run: tensor payload byte": ("cut", f"{T}/checkpoint.safetensors",
                                              lambda p: _flip(p, _data_start(p) + 7)),
     "finished sub-run: metadata (lr)": ("cut", f"{T}/checkpoint.safetensors",
-                                        lambda p: p.write_bytes(p.read_bytes().replace(b'\\"lr\\": 0.02', b'\\"lr\\": 0.03'))),
-    "finished sub-run: checkpoint step": ("cut", f"{T}/checkpoint.safetensors",
-                                          lambda p: p.write_bytes(p.read_bytes().replace(b'"step":"40"', b'"step":"30"'))),
+                                        _swap(b'\\"lr\\": 0.02', b'\\"lr\\": 0.03')),
+    "finished sub-run: checkpoint step": ("cut", f"{T}/checkpoint.safetensors", _swap(b'"step":"40"', b'"step":"30"')),
     "finished sub-run: steps_to_fit in summary": ("cut", f"{T}/summary.json",
                                                   lambda p: _edit(p, '"steps_to_fit": null', '"steps_to_fit": 20')),
-    "finished sub-run: unreadable metrics row": ("cut", f"{T}/metrics.jsonl",
-                                                 lambda p: p.write_bytes(b"\xff\xfe{garbage\n" + p.read_bytes().split(b"\n", 1)[1])),
+    "finished sub-run: unreadable metrics row": ("cut", f"{T}/metrics.jsonl", _bad_first_row),
     "finished sub-run: checkpoint truncated": ("cut", f"{T}/checkpoint.safetensors", lambda p: _cut(p, 500)),
     "finished sub-run: summary truncated": ("cut", f"{T}/summary.json", lambda p: _cut(p, 40)),
     "finished sub-run: metrics truncated": ("cut", f"{T}/metrics.jsonl", lambda p: _cut(p, 100)),
     "interrupted sub-run: checkpoint step 20 -> 10": ("cut", f"{R}/checkpoint.safetensors",
-                                                      lambda p: p.write_bytes(p.read_bytes().replace(b'"step":"20"', b'"step":"10"'))),
+                                                      _swap(b'"step":"20"', b'"step":"10"')),
     "interrupted sub-run: tensor payload byte": ("cut", f"{R}/checkpoint.safetensors",
                                                  lambda p: _flip(p, _data_start(p) + 3)),
     "interrupted sub-run: unreadable metrics row": ("cut", f"{R}/metrics.jsonl",
