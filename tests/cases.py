@@ -155,3 +155,21 @@ def biased_mlp(seed=0, widths=(3, 5, 4, 3)) -> Case:
                 m.bias.normal_(0, 0.5, generator=g)
     x = torch.randn(40, widths[0], generator=g, dtype=torch.float64)
     return Case("biased_mlp", model, F.cross_entropy, x, torch.randint(0, widths[-1], (40,), generator=g))
+
+
+# --- issue 15/17 (run directories): a preset run small enough to repeat dozens of times in a test ---
+# zhang2017 on 200 mnist1d examples, a 16-unit MLP, 40 SGD steps with evaluations at 20 and 40, one
+# true-label and one random-label run: 2 sub-runs, 19 file writes, ≈ 0.3 s with figures stubbed.
+TINY_ZHANG = dict(n_train=200, n_test=100, model="mlp", width=16, depth=1, max_steps=40, eval_every=20,
+                  variants=("true_labels", "random_labels"), fractions=(0.0, 1.0), seeds=(0,))
+TINY_ZHANG_SET = [a for k, v in TINY_ZHANG.items()
+                  for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+# a valid 1×1 PNG: what the stubbed Figure.savefig writes (rendering is ≈ 80 % of a tiny run's time)
+PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                        "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def stub_savefig(self, path, **kw):
+    """Replacement for ``matplotlib.figure.Figure.savefig`` in tests about files, not pictures."""
+    with open(path, "wb") as f:
+        f.write(PNG_1X1)

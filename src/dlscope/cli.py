@@ -1,12 +1,18 @@
-"""``dlscope`` command line: list | run | measure | data.
+"""``dlscope`` command line: list | run | measure | verify | data.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
     dlscope run PRESET --help                      # the preset's keys, defaults and comments
     dlscope measure (RUN_DIR | --model MODULE:CLASS [--model-arg k=v] [--weights FILE] --data NAME|FILE.npz)
                     [--what LIST] [--per-layer] [--n N] [--loss ce|mse] [--out DIR]
+    dlscope verify OUT
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
+
+Exit codes: 0 done; 1 the run finished but is not trustworthy (diverged runs: claims not evaluable)
+or could not finish (disk full), or ``verify`` found damage; 2 a user error (bad value, bad
+``--out``, missing data, another process holds ``--out``), reported in one line with nothing
+written; 130 interrupted (the same command resumes).
 
 Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
 Before torch is imported, ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the user set it: with
@@ -19,6 +25,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import errno
 import os
 import sys
 from pathlib import Path
@@ -125,7 +132,7 @@ def cmd_run(args) -> int:
     import torch
 
     from .data import DataFormatError, MissingDataError
-    from .experiments import ConfigError, get, make_config, parse_overrides, run_preset
+    from .experiments import ConfigError, DivergedError, get, make_config, parse_overrides, run_preset
     from .experiments.claims import count_held
 
     try:
@@ -140,13 +147,22 @@ def cmd_run(args) -> int:
         return _error(str(e))
     out = Path(args.out or default_out(preset, config, args.quick))
     update, close = _progress(out, planned_subruns(args.preset, config))
+    args.resolved_out = out
+    notify = lambda line: print(f"dlscope: note: {line}", file=sys.stderr)  # noqa: E731
     try:
-        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
+        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update,
+                             notify=notify)
     except (ConfigError, MissingDataError, DataFormatError) as e:
         return _error(str(e))
-    except KeyboardInterrupt:
-        print(f"\ndlscope: interrupted; run the same command again to resume from {out}", file=sys.stderr)
-        return 130
+    except DivergedError as e:
+        print(f"dlscope: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        print(f"dlscope: error: no space left on the device of {out} ({e.filename or 'a write'}); free space and "
+              "run the same command again to resume", file=sys.stderr)
+        return 1
     finally:
         close()
     claims = summary.get("claims", [])
@@ -157,6 +173,9 @@ def cmd_run(args) -> int:
     held, evaluable, total = count_held(claims)
     print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
+    if summary.get("diverged"):
+        print(f"dlscope: runs diverged, claims not evaluable: {'; '.join(summary['diverged'])}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -193,6 +212,25 @@ def cmd_measure(args) -> int:
     print("\n".join(summary_lines(summary)))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
     return 1 if any(e["status"] == "failed" for e in summary["measures"]) else 0
+
+
+def cmd_verify(args) -> int:
+    from .experiments.verify import verify_tree
+
+    root = Path(args.out)
+    if not root.is_dir():
+        return _error(f"{root} is not a directory")
+    findings = verify_tree(root)
+    if not findings:
+        return _error(f"{root} holds no dlscope run (no config.json, summary.json, checkpoint or metrics)")
+    for f in findings:
+        tag = "note" if f.note else ("ok" if f.ok else "DAMAGED")
+        print(f"{tag:8s}{f.path.relative_to(root) if f.path != root else '.'}: {f.what}")
+    bad = [f for f in findings if not f.ok]
+    files = {f.path for f in findings if not f.note}
+    print(f"{len(files) - len({f.path for f in bad})} of {len(files)} files intact" +
+          (f"; {len({f.path for f in bad})} damaged (rerunning the same command re-derives them)" if bad else ""))
+    return 1 if bad else 0
 
 
 def cmd_data(args) -> int:
@@ -257,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "pacbayes_samples, layer_trace_matvecs, lanczos_tol, dense_block")
     m.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     m.add_argument("--out", default=None, help="report folder (default measurements/NET-HASH of these arguments)")
+    v = sub.add_parser("verify", help="check every file of a run, preset or sweep directory (exit 1 if damaged)")
+    v.add_argument("out", help="the directory to check (a --out of dlscope run, or a folder holding several)")
     d = sub.add_parser("data", help="datasets: fetch | list")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     f = dsub.add_parser("fetch", help="download a dataset's canonical files, verified")
@@ -291,7 +331,15 @@ def main(argv=None) -> int:
     err = configure_threads()
     if err:
         return _error(err)
-    return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "data": cmd_data}[args.cmd](args)
+    try:
+        return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "verify": cmd_verify,
+                "data": cmd_data}[args.cmd](args)
+    except KeyboardInterrupt:
+        out = getattr(args, "resolved_out", None)
+        where = f" from {out}" if args.cmd == "run" and out is not None else ""
+        nl = "\n" if sys.stderr.isatty() else ""  # end a progress bar's line, where one is drawn
+        print(f"{nl}dlscope: interrupted; run the same command again to resume{where}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
