@@ -12,8 +12,7 @@ import torch
 
 from cases import index_mlp
 from oracles import dense_hessian
-from dlscope.measure import hessian_index
-from dlscope.measure.curvature.counting import fraction_below
+from dlscope.measure import fraction_below, hessian_index
 
 
 def crowded_spectrum(n=400, seed=0):

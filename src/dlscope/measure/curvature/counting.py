@@ -111,6 +111,8 @@ def fraction_below(op, x: float, *, max_steps: int = 200, tol: float = 0.005, nu
         if probes.dim() != 2 or probes.shape[0] != n:
             raise ValueError(f"probes must have shape ({n}, P), got {tuple(probes.shape)}")
         num_probes = probes.shape[1]
+    if num_probes < 2:
+        raise ValueError("fraction_below needs at least 2 probes (its error bar is their spread)")
     lows, ups, steps = [], [], []
     for j in range(num_probes):
         z = rademacher(n, None, gen, op.device) if probes is None else probes[:, j].to(op.device)

@@ -92,7 +92,7 @@ def _newton_mr_step(ev, theta, g, gn, Q, Tt):
     slope = gn * float((Tt @ y)[0])
     if not slope < 0:  # fall back to −Hg = −β₀ Q_m T̃[:m, 1] (the gradient of ½‖g‖²), scaled to ‖g‖
         y = -Tt[: Tt.shape[1], 0].copy()
-        y *= gn / max(float(np.linalg.norm(y)), 1e-300)
+        y *= gn / max(float(np.linalg.norm(y)), np.finfo(float).tiny)
         p = (Q.T @ torch.as_tensor(y, dtype=Q.dtype, device=Q.device)).to(theta.dtype)
         slope = gn * float((Tt @ y)[0])
     alpha = 1.0
