@@ -13,8 +13,8 @@ which is zero at *every* critical point (minimum or saddle), from several starti
 Dauphin et al. used a Newton-type method. The default here is Newton-MR (Roosta et al.: MINRES
 steps on H p = −∇L in a Krylov space of H, Armijo search on ‖∇L‖², :mod:`.newton`);
 ``"levenberg-marquardt"`` (damped Newton on ∇L = 0) converged from more starts on a smooth tanh
-MLP (7/10 against 6/10) but from none of 5 on the ReLU MLP of dauphin2014 (Newton-MR: 3/5, to
-≤ 3·10⁻⁷ of the start); ``"adam"`` (first-order descent on g, the old search) stalled at
+MLP (7/10 against 6/10) but from fewer on the ReLU MLP of dauphin2014's quick run (2/5 against 3/5,
+to ≤ 10⁻⁶ of the start); ``"adam"`` (first-order descent on g, the old search) stalled at
 ‖∇L‖ ≈ 0.1–0.4 of its start. Any search on ‖∇L‖² can also end at a
 gradient-flat point (∇L ≠ 0 in the near-null space of H), so the result reports the final ‖∇L‖
 relative to the start and whether it met ``tol``: callers must accept only those points.
