@@ -142,9 +142,10 @@ def hessian_index(model: nn.Module, loss_fn: Callable, data, *, rel_threshold: f
     Gauss-rule count (60 steps) was off by 0.2–0.25 on net Hessians, whose eigenvalues crowd the
     threshold (0.63 against an exact 0.38 on a 2.7k tanh MLP, 0.61 against 0.42 on a 4.8k ReLU MLP on
     mnist1d, both at initialization), with an error bar of 0.01–0.02 that ignored it;
-    ``extra["resolved"]`` says whether the bracket met ``tol`` within the step budget (if not, the
-    error bar is wide, honestly: use more steps or the dense path). Cost: ≤ ``num_probes``·``lanczos_steps`` products; memory: the Lanczos basis,
-    ``lanczos_steps`` × n float64 (one probe at a time).
+    ``extra["resolved"]`` says whether the bracket met ``tol`` within the step budget (if not,
+    the error bar is wide, honestly: use more steps or the dense path). Cost: at most
+    ``num_probes``·``lanczos_steps`` products; memory: the Lanczos basis, ``lanczos_steps`` × n
+    float64 (one probe at a time).
     """
     op = hessian(model, loss_fn, data, mode=mode)
     n = op.shape[0]
