@@ -173,3 +173,15 @@ def stub_savefig(self, path, **kw):
     """Replacement for ``matplotlib.figure.Figure.savefig`` in tests about files, not pictures."""
     with open(path, "wb") as f:
         f.write(PNG_1X1)
+
+
+# --- issue 14 (items 6 and 9): models for the Hessian index and critical-point searches -------------------------
+def index_mlp(seed=0) -> Case:
+    """A 2,685-parameter tanh MLP (20–40–40–5) at initialization on 128 Gaussian inputs with random
+    labels, float64: a net Hessian whose eigenvalues crowd the index threshold −10⁻³ λ_max (24% of
+    them lie within ±10⁻³ λ_max of 0; exact index 0.382), the hard case for counting by quadrature."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 40), nn.Tanh(), nn.Linear(40, 40), nn.Tanh(), nn.Linear(40, 5)).double()
+    x = torch.randn(128, 20, generator=g, dtype=torch.float64)
+    return Case("index_mlp", model, F.cross_entropy, x, torch.randint(0, 5, (128,), generator=g))

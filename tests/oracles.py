@@ -182,3 +182,36 @@ def power_law_reference(x, x_min: float) -> tuple[float, float]:
     tail = tail[tail >= x_min]
     b, _, _ = stats.pareto.fit(tail, floc=0.0, fscale=x_min)  # density ∝ x^{−(b+1)}
     return b + 1.0, float(stats.kstest(tail, stats.pareto(b, scale=x_min).cdf).statistic)
+
+
+# --- issue 14 (items 9 and 11): brute force for the Hessian ratio map and the Mann–Whitney U --------------------
+def eigenvalue_ratio_brute(case, d1, d2, alphas, betas, names) -> list[list[float]]:
+    """|λ_min/λ_max| of the dense Hessian block of parameters ``names`` at θ + α d₁ + β d₂, point by point
+    (torch.func on the full flat vector, then the block's rows and columns, eigvalsh)."""
+    theta = case.flat()
+    idx, i = [], 0
+    for n, p in case.model.named_parameters():
+        if n in names:
+            idx.extend(range(i, i + p.numel()))
+        i += p.numel()
+    idx = torch.tensor(idx)
+    out = []
+    for a in alphas:
+        row = []
+        for b in betas:
+            H = torch.func.jacrev(torch.func.jacrev(case.loss))(theta + float(a) * d1 + float(b) * d2)
+            ev = torch.linalg.eigvalsh(H[idx][:, idx])
+            row.append(abs(float(ev[0])) / float(ev[-1]))
+        out.append(row)
+    return out
+
+
+def mann_whitney_less(a, b) -> tuple[float, float]:
+    """(U, one-sided p) for 'a is stochastically smaller than b': U counts pairs with a > b (ties ½), by a
+    double loop, so small U favours the alternative; p = Φ((U − n₁n₂/2 + ½)/σ), the normal approximation
+    with continuity correction (no tie correction), σ² = n₁n₂(n₁ + n₂ + 1)/12."""
+    u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
+    n1, n2 = len(a), len(b)
+    mu, sd = n1 * n2 / 2, math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+    z = (u - mu + 0.5) / sd
+    return u, 0.5 * math.erfc(-z / math.sqrt(2))
