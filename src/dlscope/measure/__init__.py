@@ -3,7 +3,7 @@
 Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an iterable of ``(x, y)``
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
-``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
+``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
 ``bounds``, ``flatness`` ← ``correlation``):
 
 =============  ==========================================================================
@@ -20,6 +20,10 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+``ntk``        the empirical neural tangent kernel in blocks under a memory budget; kernel
+               distance and kernel-target alignment (also as in-training probes); the
+               linearized model; the infinite-width ReLU NTK and kernel regression by GD;
+               the peak-memory tracker
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -53,6 +57,11 @@ from .norms.layer_norms import layer_norms
 from .norms.linear_map import linear_map_norm
 from .norms.operator import fold_batchnorm, operator_norm, reshaped_kernel_norm
 from .norms.path_norm import param_count, param_distance, param_norm, path_norm
+from .ntk.analytic import kernel_regression, relu_ntk
+from .ntk.empirical import ntk
+from .ntk.kernels import kernel_alignment, kernel_distance, kernel_probe
+from .ntk.linearized import Linearized, linearized
+from .ntk.memory import PeakMemory
 
 __all__ = [
     # core
@@ -77,4 +86,7 @@ __all__ = [
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
+    # ntk
+    "ntk", "kernel_distance", "kernel_alignment", "kernel_probe", "linearized", "Linearized", "relu_ntk",
+    "kernel_regression", "PeakMemory",
 ]
