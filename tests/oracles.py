@@ -144,3 +144,17 @@ def alignment_loops(K, Y) -> float:
     kn = math.sqrt(sum(float(K[i][j]) ** 2 for i in range(n) for j in range(n)))
     tn = math.sqrt(sum(T[i][j] ** 2 for i in range(n) for j in range(n)))
     return num / (kn * tn)
+
+
+def loglog_slope_stats(rows, x_key: str, y_key: str, where=lambda r: True) -> tuple[float, float]:
+    """Per seed, scipy's least-squares slope of log y against log x over the rows ``where`` selects;
+    (mean, standard error) over seeds."""
+    from scipy import stats
+
+    slopes = []
+    for s in sorted({r["seed"] for r in rows}):
+        pts = [(r[x_key], r[y_key]) for r in rows if r["seed"] == s and where(r) and r[y_key] > 0]
+        slopes.append(stats.linregress([math.log(x) for x, _ in pts], [math.log(y) for _, y in pts]).slope)
+    m = sum(slopes) / len(slopes)
+    sd = math.sqrt(sum((v - m) ** 2 for v in slopes) / (len(slopes) - 1))
+    return m, sd / math.sqrt(len(slopes))

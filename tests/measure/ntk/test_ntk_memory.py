@@ -18,10 +18,10 @@ def test_tracker_counts_tensor_storage():
 def test_peak_within_budget_when_the_jacobian_is_larger():
     model, x = jacobian_heavy()
     ref = ntk(model, x, output="full", memory_budget=2 ** 30)
-    budget = 2 * 2 ** 20  # 2 MiB, against an 11.9 MB Jacobian
+    budget = 4 * 2 ** 20  # 4 MiB, against an 11.9 MB Jacobian
     for output in ("full", "trace"):
         r = ntk(model, x, output=output, memory_budget=budget)
-        assert r.extra["jacobian_bytes"] > 5 * budget
+        assert r.extra["jacobian_bytes"] > 2.5 * budget
         assert r.extra["peak_bytes"] <= budget, (output, r.extra)
         assert r.extra["blocks"][0] > 1
         want = ref.value if output == "full" else ref.value.diagonal(dim1=2, dim2=3).sum(-1)

@@ -12,11 +12,13 @@ so tr = C · Θ_scalar).
 
 Per-example Jacobians come from ``torch.func`` (``vmap`` over ``jacrev`` of the model on one
 example, Novak et al. 2022's "Jacobian contraction"); a block of b examples holds b·C·P numbers.
-The rows and columns are cut into blocks of at most ``block_size`` examples, chosen so that the
-peak stays under ``memory_budget`` bytes: the kernel itself (n1·n2·C^k numbers, k = 0 or 2), one
-block's Jacobian held and one being computed (with its transient activations, calibrated on one
-and two examples). When every column Jacobian fits too, they are computed once and kept;
-otherwise they are recomputed for each row block (more time, same memory). The measured peak
+The peak stays under ``memory_budget`` bytes: the kernel itself (n1·n2·C^k numbers, k = 0 or 2),
+a panel of row Jacobians held (b_r examples) and a chunk of column Jacobians being computed (b_c
+examples, with their transient activations, calibrated on one and two examples); both are at
+most ``block_size``. Each row panel streams over the columns (in the symmetric case only those
+after it, the rest filled by Θ(x', x) = Θ(x, x')ᵀ), so with n examples in panels of b_r the
+Jacobians are computed about n + n²/(2 b_r) times instead of n: memory is traded for time, and
+everything is computed once when the budget holds all of J. The measured peak
 (:class:`~dlscope.measure.ntk.memory.PeakMemory`, storages allocated during the call) is in
 ``extra["peak_bytes"]``.
 """
@@ -56,14 +58,15 @@ def ntk(model: nn.Module, x1, x2=None, *, output: str = "trace", block_size: int
         x1, x2: input tensors (n1, *shape), (n2, *shape); ``x2=None`` computes the symmetric
             Θ(x1, x1) (each block pair once).
         output: "trace" — (n1, n2), tr_C Θ; "full" — (n1, n2, C, C).
-        block_size: largest block (examples); None: the largest the budget allows.
+        block_size: largest row panel and column chunk (examples); None: what the budget allows.
         memory_budget: bytes the call may allocate, the returned kernel included.
         mode: "eval" (default: batch norm with running statistics, no dropout) or "as-is"; the
             per-example function must not depend on the rest of the batch.
 
     value = the kernel (a tensor in the parameters' dtype); settings: output, sizes, mode,
-    dtype, budget, block size, data hash; extra: peak_bytes (measured), jacobian_bytes (of the
-    whole J, what an unblocked computation would hold), blocks, jacobian_evaluations, cached.
+    dtype, budget, block_size (row panel, column chunk), data hash; extra: peak_bytes (measured),
+    kernel_bytes, jacobian_bytes (of the whole J, what an unblocked computation would hold),
+    blocks, jacobian_evaluations (example-Jacobians computed), cached, seconds.
     """
     if output not in ("trace", "full"):
         raise ValueError(f"output must be 'trace' or 'full', got {output!r}")
@@ -93,16 +96,16 @@ def ntk(model: nn.Module, x1, x2=None, *, output: str = "trace", block_size: int
         out_bytes = len(x1) * len(x2) * (C * C if output == "full" else 1) * item
         jac_bytes = C * space.dim * item  # one example's Jacobian
         per, fixed_cost = _calibrate(jac, theta, x1)
-        b, cached = _plan(len(x1), len(x2), C, item, out_bytes, jac_bytes, per, fixed_cost, memory_budget,
-                          block_size, output, sym)
+        b_r, b_c, cached = _plan(len(x1), len(x2), C, item, out_bytes, jac_bytes, per, fixed_cost, memory_budget,
+                                 block_size, output, sym, max(space.numels))
         t0 = time.perf_counter()
-        K, evals = _blocks(jac, theta, x1, x2, sym, b, cached, C, output, space.dtype)
+        K, evals = _blocks(jac, theta, x1, x2, sym, b_r, b_c, cached, C, output, space.dtype)
         seconds = time.perf_counter() - t0
     settings.update(output=output, n1=len(x1), n2=len(x2), outputs=C, params=space.dim,
-                    dtype=str(space.dtype).removeprefix("torch."), memory_budget=memory_budget, block_size=b,
+                    dtype=str(space.dtype).removeprefix("torch."), memory_budget=memory_budget, block_size=(b_r, b_c),
                     symmetric=sym, data_hash=data_hash([(x1, x2)]))
     extra = {"peak_bytes": mem.peak, "kernel_bytes": out_bytes, "jacobian_bytes": jac_bytes * (len(x1) + (0 if sym else len(x2))),
-             "blocks": (math.ceil(len(x1) / b), math.ceil(len(x2) / b)), "jacobian_evaluations": evals,
+             "blocks": (math.ceil(len(x1) / b_r), math.ceil(len(x2) / b_c)), "jacobian_evaluations": evals,
              "cached": cached, "seconds": seconds}
     return Result("ntk", K, None, settings, extra)
 
@@ -119,26 +122,30 @@ def _calibrate(jac, theta, x) -> tuple[int, int]:
     return per, max(peaks[0] - per, 0)
 
 
-def _plan(n1, n2, C, item, out_bytes, jac_bytes, per, fixed_cost, budget, block_size, output, sym):
-    """The largest block b whose peak fits: kernel + b held Jacobians + b being computed + products."""
+def _plan(n1, n2, C, item, out_bytes, jac_bytes, per, fixed_cost, budget, block_size, output, sym, biggest):
+    """(row block, column block, cache columns): rows held as Jacobians, columns streamed.
+
+    Peak ≈ kernel + b_r·J (the held row panel) + b_c·per (a column chunk being computed, its
+    transients included) + (b_r + b_c)·C·``biggest`` (the copies a reshape of one parameter's
+    non-contiguous Jacobian makes) + the b_r·b_c products; rows get what the columns leave, since
+    each row panel costs one pass over the remaining columns.
+    """
     usable = 0.9 * budget - out_bytes - fixed_cost  # 10 % slack for what the model says it allocates
     if usable <= 0:
         raise ValueError(f"memory_budget {budget} B is too small: the kernel alone needs {out_bytes} B "
                          f"(+ {fixed_cost} B to run the model); raise it or use output='trace'")
-    prod = C * C if output == "full" else 1
-
-    def cost(b, held):
-        return held * jac_bytes + b * per + 2 * b * b * prod * item
-
-    b = max(n1, n2) if block_size is None else min(block_size, max(n1, n2))
-    while b > 1 and cost(b, b) > usable:
-        b = max(1, int(b * 0.8))
-    if cost(b, b) > usable:
+    prod = (C * C if output == "full" else 1) * item
+    cap = block_size or max(n1, n2)
+    cols = n1 if sym else n2
+    copy = C * biggest * item
+    b_c = max(1, min(cols, cap, int(0.25 * usable // (per + copy))))
+    b_r = min(n1, cap, int((usable - b_c * (per + copy)) // (jac_bytes + copy + 2 * b_c * prod)))
+    if b_r < 1:
         raise ValueError(f"memory_budget {budget} B is too small for one example's Jacobian "
                          f"({jac_bytes} B held + {per} B to compute); raise it")
-    cols = n1 if sym else n2
-    cached = math.ceil(cols / b) > 1 and cost(b, b + cols) <= usable
-    return b, cached
+    cached = not sym and b_r < n1 and \
+        (b_r + cols) * jac_bytes + b_c * per + (b_r + b_c) * copy + 2 * b_r * b_c * prod <= usable
+    return b_r, b_c, cached
 
 
 def _contract(Ja: dict, Jb: dict, C: int, output: str) -> torch.Tensor:
@@ -152,40 +159,35 @@ def _contract(Ja: dict, Jb: dict, C: int, output: str) -> torch.Tensor:
     return K if output == "trace" else K.reshape(ba, C, bb, C).permute(0, 2, 1, 3)
 
 
-def _blocks(jac, theta, x1, x2, sym, b, cached, C, output, dtype):
+def _blocks(jac, theta, x1, x2, sym, b_r, b_c, cached, C, output, dtype):
+    """Row panels of x1 (Jacobians held) against column chunks of x2 (computed, or cached).
+
+    Symmetric: panel [a, e) gives its own diagonal block from its held Jacobian, then the chunks
+    of x1[e:] fill K[a:e, e:] and, transposed, K[e:, a:e].
+    """
     shape = (len(x1), len(x2)) + ((C, C) if output == "full" else ())
     K = torch.empty(shape, dtype=dtype, device=x1.device)
-    rows = [(i, min(i + b, len(x1))) for i in range(0, len(x1), b)]
-    cols = rows if sym else [(j, min(j + b, len(x2))) for j in range(0, len(x2), b)]
+    flip = (lambda t: t.transpose(0, 1)) if output == "trace" else (lambda t: t.permute(1, 0, 3, 2))
     store: dict[int, dict] = {}
     evals = 0
-
-    def col_jac(j):
-        nonlocal evals
-        if j in store:
-            return store[j]
-        a, e = cols[j]
-        J = jac(theta, x2[a:e])
+    for a in range(0, len(x1), b_r):
+        e = min(a + b_r, len(x1))
+        Ja = jac(theta, x1[a:e])
         evals += e - a
-        if cached:
-            store[j] = J
-        return J
-
-    for i, (a, e) in enumerate(rows):
-        Ja = col_jac(i) if sym else None
-        if Ja is None:
-            Ja = jac(theta, x1[a:e])
-            evals += e - a
-        for j, (c, d) in enumerate(cols):
-            if sym and j < i:
-                continue
-            Jb = Ja if sym and j == i else col_jac(j)
+        if sym:
+            K[a:e, a:e] = _contract(Ja, Ja, C, output)
+        for c in range(e if sym else 0, len(x2), b_c):
+            d = min(c + b_c, len(x2))
+            Jb = store.get(c)
+            if Jb is None:
+                Jb = jac(theta, x2[c:d])
+                evals += d - c
+                if cached:
+                    store[c] = Jb
             blk = _contract(Ja, Jb, C, output)
             K[a:e, c:d] = blk
-            if sym and j > i:
-                K[c:d, a:e] = blk.transpose(0, 1) if output == "trace" else blk.permute(1, 0, 3, 2)
-            del Jb
-        if sym and cached:
-            store.pop(i, None)
+            if sym:
+                K[c:d, a:e] = flip(blk)
+            del Jb, blk
         del Ja
     return K, evals
