@@ -158,3 +158,12 @@ def loglog_slope_stats(rows, x_key: str, y_key: str, where=lambda r: True) -> tu
     m = sum(slopes) / len(slopes)
     sd = math.sqrt(sum((v - m) ** 2 for v in slopes) / (len(slopes) - 1))
     return m, sd / math.sqrt(len(slopes))
+
+
+def kernel_gd_loop(K, Kx, Y, eta: float, steps: int):
+    """Gradient descent in the RKHS, step by step: c ← c − η (K c − Y) from c = 0; returns
+    (K(x, X) c_T, K c_T) — the test and training predictions after ``steps`` steps."""
+    c = torch.zeros_like(Y)
+    for _ in range(steps):
+        c = c - eta * (K @ c - Y)
+    return Kx @ c, K @ c

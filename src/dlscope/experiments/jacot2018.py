@@ -17,7 +17,7 @@ x·x/d = 1 and the closed-form kernel is a function of the angle only. Measured 
 (c) the test predictions of the trained net against (i) its linearization (``measure.linearized``)
     trained by the same steps and (ii) gradient-descent kernel regression with Θ_∞
     (``measure.kernel_regression``, same rate and steps), relative ℓ2 deviations expected to
-    fall with m (Lee et al. 2019, Theorem 2.1 and Fig. 2–3).
+    fall with m (Lee et al. 2019, Theorem 2.1: the gap is O(m^(−1/2))).
 
 Every slope is a least-squares fit of log(value) against log(m) per seed; claims use the mean
 over seeds and its standard error. On a CPU the three-layer nets stop at ``max_width_deep``.
@@ -85,17 +85,17 @@ QUICK = dict(n_train=128, n_test=128, batch_size=128, widths=(64, 256, 1024), ma
 CLAIMS = declare(
     ntk_converges=ClaimSpec("the empirical NTK at initialization converges to the closed-form infinite-width NTK, "
                             "with relative error ∝ width^(−1/2)",
-                            "Jacot et al. 2018, Theorem 1 and Fig. 1; Arora et al. 2019, Eq. (6)–(8)",
+                            "Jacot et al. 2018, Theorem 1 and Fig. 1; the recursion of Arora et al. 2019",
                             "per depth: |mean slope + ½| ≤ slope_tol and slope < 0 beyond 2 se"),
     kernel_frozen=ClaimSpec("the NTK moves less during training the wider the net",
-                            "Jacot et al. 2018, Theorem 2 and Fig. 1; Lee et al. 2019, Fig. 4",
+                            "Jacot et al. 2018, Theorem 2 and Fig. 1; Lee et al. 2019",
                             "per depth: mean slope of the kernel distance (init → trained) vs width < 0 beyond 2 se"),
     net_is_linear=ClaimSpec("the trained net's test predictions approach those of its linearization as width grows",
-                            "Lee et al. 2019, Theorem 2.1 and Fig. 2",
+                            "Lee et al. 2019, Theorem 2.1",
                             "per depth: mean slope of ‖f_net − f_lin‖/‖f_net‖ vs width < 0 beyond 2 se"),
     net_is_kernel=ClaimSpec("the trained net's test predictions approach gradient-descent kernel regression with "
                             "the infinite-width NTK as width grows",
-                            "Jacot et al. 2018, §5; Lee et al. 2019, Eq. (10) and Fig. 3",
+                            "Jacot et al. 2018, §5; Lee et al. 2019",
                             "per depth: mean slope of ‖f_net − f_kernel‖/‖f_kernel‖ vs width < 0 beyond 2 se"),
     trained=ClaimSpec("every net and every linearization trained without diverging and lowered its training loss",
                       "experimental control", "final training loss < half the initial 1/C", control=True),

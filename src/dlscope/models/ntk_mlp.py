@@ -1,4 +1,4 @@
-"""A ReLU MLP in NTK parameterization (Jacot, Gabriel & Hongler 2018, Eq. (1)), with an output scale.
+"""A ReLU MLP in NTK parameterization (Jacot, Gabriel & Hongler 2018, §2), with an output scale.
 
     h_1 = W_1 x / √d,   h_{l+1} = W_{l+1} σ(h_l) / √m,   f(x) = α · A σ(h_L) / √m,
 

@@ -7,7 +7,7 @@ every weight N(0, 1), each layer divided by the square root of its fan-in, outpu
 
 As m → ∞ its NTK converges to Θ_∞ ⊗ I_C (Jacot, Gabriel & Hongler 2018, Theorem 1 with β = 0;
 the recursion as written by Arora, Du, Hu, Li, Salakhutdinov & Wang, "On exact computation
-with an infinitely wide neural net", NeurIPS 2019, Eq. (6)–(8), with c_σ = 1 because the weights
+with an infinitely wide neural net", NeurIPS 2019, for fully-connected nets, with c_σ = 1 because the weights
 here carry no √2):
 
     Σ_0(x, x') = x·x' / d,
@@ -16,7 +16,7 @@ here carry no √2):
     Θ_0 = Σ_0,  Θ_h = Σ_h + Θ_{h−1} Σ̇_h  (h = 1 … L),   Θ_∞ = α² Θ_L.
 
 For ReLU the expectations are the arc-cosine kernels of order 1 and 0 (Cho & Saul, "Kernel
-methods for deep learning", NeurIPS 2009, Eq. (6)–(8)): with q, q' the variances and
+methods for deep learning", NeurIPS 2009, degrees 1 and 0): with q, q' the variances and
 θ = arccos(Σ_{h−1}(x, x') / √(q q')),
 
     E[σ(u)σ(v)] = √(q q') (sin θ + (π − θ) cos θ) / (2π),   E[σ'(u)σ'(v)] = (π − θ) / (2π).
@@ -24,7 +24,7 @@ methods for deep learning", NeurIPS 2009, Eq. (6)–(8)): with q, q' the varianc
 The NNGP kernel of the output (Lee et al. 2018) is α² Σ_L, returned in ``extra``.
 
 Gradient descent on the squared loss with a fixed kernel K (the linearized net of Lee et al.
-2019, Eq. (9)–(10)): after T steps f_t = f_{t−1} − η K (f_{t−1} − Y) on the training set, from
+2019, who solve the gradient-flow version): after T steps f_t = f_{t−1} − η K (f_{t−1} − Y) on the training set, from
 f_0 = 0, the prediction at x is
 
     f_T(x) = K(x, X) K(X, X)⁻¹ (I − (I − η K(X, X))^T) Y,

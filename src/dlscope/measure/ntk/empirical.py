@@ -1,7 +1,7 @@
 """The empirical neural tangent kernel, in blocks under a memory budget.
 
 Jacot, Gabriel & Hongler, "Neural tangent kernel: convergence and generalization in neural
-networks", NeurIPS 2018, Eq. (2)–(4): for a network f(x; θ) ∈ R^C with Jacobian
+networks", NeurIPS 2018, §4: for a network f(x; θ) ∈ R^C with Jacobian
 J(x) = ∂f(x; θ)/∂θ ∈ R^{C×P},
 
     Θ(x, x') = J(x) J(x')ᵀ ∈ R^{C×C},  Θ(x, x')_{cd} = Σ_p ∂f_c(x)/∂θ_p · ∂f_d(x')/∂θ_p.

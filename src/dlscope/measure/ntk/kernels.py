@@ -2,7 +2,7 @@
 
 * Kernel distance (Fort, Dziugaite, Paul, Kharaghani, Roy & Ganguli, "Deep learning versus
   kernel learning: an empirical study of loss landscape geometry and the time evolution of the
-  neural tangent kernel", NeurIPS 2020, §3):
+  neural tangent kernel", NeurIPS 2020):
 
       S(K0, K1) = 1 − ⟨K0, K1⟩_F / (‖K0‖_F ‖K1‖_F)   ∈ [0, 2],
 

@@ -1,7 +1,7 @@
 """The linearized network: the first-order Taylor model of f around θ0, as a trainable module.
 
 Lee, Xiao, Schoenholz, Bahri, Novak, Sohl-Dickstein & Pennington, "Wide neural networks of
-any depth evolve as linear models under gradient descent", NeurIPS 2019, Eq. (5):
+any depth evolve as linear models under gradient descent", NeurIPS 2019:
 
     f_lin(x; θ) = f(x; θ0) + J(x; θ0) (θ − θ0),   J(x; θ0) = ∂f(x; θ)/∂θ |_{θ0}.
 
