@@ -79,7 +79,8 @@ def main():
                 if device.type == "cuda" else "")
         print(f"{output:5s}: panels {r.settings['block_size']} (rows, columns), {e['jacobian_evaluations']} "
               f"example-Jacobians ({e['jacobian_evaluations'] / a.n:.1f}× n); peak {e['peak_bytes'] / 2 ** 30:.2f} GiB"
-              f"{cuda}; kernel {e['kernel_bytes'] / 2 ** 30:.3f} GiB; full J would be {e['jacobian_bytes'] / 2 ** 30:.1f} GiB; "
+              f"{cuda}; kernel {e['kernel_bytes'] / 2 ** 30:.3f} GiB; "
+              f"full J would be {e['jacobian_bytes'] / 2 ** 30:.1f} GiB; "
               f"time = {sec / unit:.0f} SGD steps (batch 128)")
         del r
 

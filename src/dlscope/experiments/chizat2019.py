@@ -5,8 +5,9 @@ A model h(w) is trained through the scaled objective F_α(w) = R(α h(w)) / α²
 h(w0) = 0, gradient flow on F_α moves the predictor α h at an α-independent speed while the
 weights move by O(1/α) (their §2): for large α the model stays at its linearization
 around w0 ("lazy training", a kernel method with the tangent kernel at w0); for small α the
-weights, and the kernel, move ("rich" or feature-learning regime). Their experiments (§3) find that lazy training degrades test performance, for two-layer nets on a planted
-teacher and for deep CNNs on CIFAR-10.
+weights, and the kernel, move ("rich" or feature-learning regime). Their experiments (§3) find
+that lazy training degrades test performance, for two-layer nets on a planted teacher and for
+deep CNNs on CIFAR-10.
 
 Here: the two-layer ReLU net in NTK parameterization (``models.build("ntk-mlp", center=True)``:
 h(x; w) = g(x; w) − g(x; w0), so h(w0) = 0 exactly, one of the two constructions the paper uses)
@@ -82,7 +83,8 @@ class Config:
 QUICK = dict(n_train=1000, n_test=500, alphas=(0.25, 4.0, 64.0), max_steps=4000, probe_points=48, seeds=(0, 1))
 
 CLAIMS = declare(
-    weights_lazy=ClaimSpec("in the lazy range the weights move ∝ 1/α", "Chizat et al. 2019, §1.2 and §2",
+    weights_lazy=ClaimSpec("in the lazy range the weights move ∝ 1/α",
+                           "Chizat et al. 2019, §1.2 and §2",
                            "mean log-log slope of ‖w_T − w0‖/‖w0‖ vs α over α ≥ lazy_from: |slope + 1| ≤ slope_tol"),
     kernel_frozen=ClaimSpec("the tangent kernel moves at small α and is frozen at large α",
                             "Chizat et al. 2019, §1–2",

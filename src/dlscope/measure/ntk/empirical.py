@@ -104,7 +104,8 @@ def ntk(model: nn.Module, x1, x2=None, *, output: str = "trace", block_size: int
     settings.update(output=output, n1=len(x1), n2=len(x2), outputs=C, params=space.dim,
                     dtype=str(space.dtype).removeprefix("torch."), memory_budget=memory_budget, block_size=(b_r, b_c),
                     symmetric=sym, data_hash=data_hash([(x1, x2)]))
-    extra = {"peak_bytes": mem.peak, "kernel_bytes": out_bytes, "jacobian_bytes": jac_bytes * (len(x1) + (0 if sym else len(x2))),
+    extra = {"peak_bytes": mem.peak, "kernel_bytes": out_bytes,
+             "jacobian_bytes": jac_bytes * (len(x1) + (0 if sym else len(x2))),
              "blocks": (math.ceil(len(x1) / b_r), math.ceil(len(x2) / b_c)), "jacobian_evaluations": evals,
              "cached": cached, "seconds": seconds}
     return Result("ntk", K, None, settings, extra)

@@ -23,6 +23,9 @@ def laziness_figure(rows: list, slope: dict, lazy: set):
                             (axes[1], "kernel_distance", "kernel distance (init → trained)")):
         ax.scatter([r["alpha"] for r in rows], [r[key] for r in rows], color="C0", s=18, alpha=0.7, label="one seed")
         ax.set(xscale="log", yscale="log", xlabel="output scale α", ylabel=ylabel)
+    ka, km, _ = _means(rows, "kernel_distance")
+    ok = km > 0
+    axes[1].plot(ka[ok], km[ok], "C0-", lw=1, label="mean over seeds")
     a, m, _ = _means(rows, "weight_change")
     sel = np.isin(a, sorted(lazy))
     if sel.sum() >= 2 and np.isfinite(slope["slope"]):

@@ -58,6 +58,7 @@ def predictions_figure(preds: dict):
             ax.scatter(ker, net, s=8, alpha=0.6, color=f"C{i}", label=f"width {w}")
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-        ax.set(title=f"{depth + 1}-layer net", xlabel="kernel regression (Θ∞) f₁ − f₀", ylabel="trained net f₁ − f₀")
+        ax.set(title=f"{depth + 1}-layer net", xlabel="kernel regression (Θ∞) f₁ − f₀",
+               ylabel="trained net f₁ − f₀")
         ax.legend(fontsize=8)
     return fig
