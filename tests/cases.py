@@ -185,3 +185,29 @@ def index_mlp(seed=0) -> Case:
     model = nn.Sequential(nn.Linear(20, 40), nn.Tanh(), nn.Linear(40, 40), nn.Tanh(), nn.Linear(40, 5)).double()
     x = torch.randn(128, 20, generator=g, dtype=torch.float64)
     return Case("index_mlp", model, F.cross_entropy, x, torch.randint(0, 5, (128,), generator=g))
+
+
+# --- issue 18 (ntk): NTK-parameterized ReLU nets on inputs on the sphere of radius √d; a net whose
+# Jacobian on its inputs is far larger than the memory budget the blocked NTK is given ---
+
+def sphere_inputs(n: int, d: int, seed: int = 0) -> torch.Tensor:
+    """n float64 points drawn uniformly on the sphere of radius √d (so that x·x/d = 1)."""
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return x / x.norm(dim=1, keepdim=True) * d ** 0.5
+
+
+def ntk_mlp(width: int, depth: int = 1, seed: int = 0, d: int = 8, classes: int = 2, alpha: float = 1.0):
+    """``models.build("ntk-mlp")`` in float64, weights drawn under ``torch.manual_seed(seed)``."""
+    from dlscope import models
+
+    torch.manual_seed(seed)
+    return models.build("ntk-mlp", input_shape=(d,), num_classes=classes, width=width, depth=depth,
+                        alpha=alpha).double()
+
+
+def jacobian_heavy(seed: int = 0):
+    """(model, x): a float32 MLP 20–600–10 (18.6k parameters) on 16 inputs, so the full Jacobian
+    J (16 × 10 × 18.6k floats) takes 11.9 MB."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 600), nn.ReLU(), nn.Linear(600, 10))
+    return model, torch.randn(16, 20, generator=torch.Generator().manual_seed(seed))

@@ -3,7 +3,7 @@
 Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an iterable of ``(x, y)``
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
-``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
+``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
 ``bounds``, ``flatness`` ← ``correlation``; ``norms`` ← ``spectra``):
 
 =============  ==========================================================================
@@ -26,6 +26,10 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``spectra``    weight spectra (Martin & Mahoney): per-layer ESD of WᵀW of the layer's exact
                linear map (FFT for circular convolutions, Sedghi et al. 2019), power-law α by
                Clauset–Shalizi–Newman, stable rank, the Marchenko–Pastur comparison
+``ntk``        the empirical neural tangent kernel in blocks under a memory budget; kernel
+               distance and kernel-target alignment (also as in-training probes); the
+               linearized model; the infinite-width ReLU NTK and kernel regression by GD;
+               the peak-memory tracker
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -65,6 +69,11 @@ from .spectra.layer_map import conv_fft_singular_values, layer_singular_values, 
 from .spectra.marchenko_pastur import mp_cdf, mp_compare, mp_density, mp_edges
 from .spectra.powerlaw import fit_power_law
 from .spectra.weight_spectra import weight_spectra
+from .ntk.analytic import kernel_regression, relu_ntk
+from .ntk.empirical import ntk
+from .ntk.kernels import kernel_alignment, kernel_distance, kernel_probe
+from .ntk.linearized import Linearized, linearized
+from .ntk.memory import PeakMemory
 
 __all__ = [
     # core
@@ -96,4 +105,7 @@ __all__ = [
     # spectra
     "weight_spectra", "fit_power_law", "layer_singular_values", "conv_fft_singular_values", "stable_rank",
     "mp_edges", "mp_density", "mp_cdf", "mp_compare",
+    # ntk
+    "ntk", "kernel_distance", "kernel_alignment", "kernel_probe", "linearized", "Linearized", "relu_ntk",
+    "kernel_regression", "PeakMemory",
 ]
