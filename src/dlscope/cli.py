@@ -53,28 +53,12 @@ def progress_mode() -> str:
     return "bar" if sys.stderr.isatty() else "lines"
 
 
-# Trained nets per preset (the "of N" in "run 3/9"): the one hook that knows each preset's loops.
-# A preset missing here still gets progress, numbered without a total.
-_SUBRUNS = {
-    "zhang2017-random-labels": lambda c, mod: len(c.seeds) * len(mod._jobs(c)),
-    "keskar2017-large-batch": lambda c, mod: 2 * len(c.seeds),
-    "jastrzebski2017-lr-batch": lambda c, mod: len(c.seeds) * len(c.lrs) * len(c.batch_sizes),
-    "garipov2018-mode-connectivity": lambda c, mod: len(c.seeds),
-    "dauphin2014-saddles": lambda c, mod: len(c.seeds),
-    "li2018-landscape": lambda c, mod: 2 * len(c.seeds),
-    "bartlett2017-spectral-margins": lambda c, mod: 2 * len(c.seeds),
-    "jiang2020-fantastic-measures": lambda c, mod: len(c.seeds) * len(c.grid()),
-    "vc-bounds": lambda c, mod: 2 * len(c.seeds) * len(c.architectures),
-}
-
-
 def planned_subruns(name: str, config) -> int | None:
     """How many nets preset ``name`` trains with ``config`` (None when unknown)."""
-    count = _SUBRUNS.get(name)
-    try:
-        return count(config, sys.modules[type(config).__module__]) if count else None
-    except (AttributeError, TypeError):
-        return None
+    from .experiments import get
+
+    count = get(name).subruns
+    return count(config) if count else None
 
 
 def _progress(out: Path | None = None, total: int | None = None):

@@ -105,6 +105,7 @@ class Preset:
     quick: dict
     claims: dict  # key -> ClaimSpec
     run: Callable[[Any, Path, Optional[Progress]], dict]
+    subruns: Optional[Callable[[Any], int]] = None  # nets trained with a config: the "of N" in "run 3/9"
 
     def claim_lines(self) -> list[str]:
         return [s.text for s in self.claims.values() if not s.control]

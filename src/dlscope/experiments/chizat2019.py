@@ -199,4 +199,5 @@ def _report(cfg, ds, rows, out: Path) -> dict:
 
 PRESET = Preset(name="chizat2019-lazy-vs-rich",
                 title="Chizat, Oyallon & Bach 2019 — lazy training: large output scale freezes the kernel",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.alphas) * len(c.seeds))

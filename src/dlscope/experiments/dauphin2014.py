@@ -175,4 +175,5 @@ def _report(cfg, ds, trajectory, crit, out: Path) -> dict:
 
 PRESET = Preset(name="dauphin2014-saddles",
                 title="Dauphin et al. 2014 — high-loss critical points are saddles: the index grows with the loss",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds))

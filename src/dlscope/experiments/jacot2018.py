@@ -222,4 +222,5 @@ def _report(cfg, ds, rows, preds, out: Path) -> dict:
 PRESET = Preset(name="jacot2018-ntk-width",
                 title="Jacot et al. 2018 / Lee et al. 2019 — wide nets: the NTK converges, freezes, and the net trains "
                       "as its linearization",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds) * sum(1 for d in c.depths for w in c.widths if d == 1 or w <= c.max_width_deep))

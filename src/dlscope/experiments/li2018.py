@@ -199,4 +199,5 @@ def _report(cfg, ds, rows, slices, maps, out: Path) -> dict:
 
 PRESET = Preset(name="li2018-landscape",
                 title="Li et al. 2018 — skip connections keep the loss landscape of a deep net smooth",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: 2 * len(c.seeds))

@@ -90,11 +90,14 @@ FIELD_RULES: dict[str, Range] = {
     "delta": Range(0, 1, open_lo=True, open_hi=True), "starts": Range(1, 256, integer=True),
     "rel_threshold": NONNEG, "min_points": Range(2, integer=True), "neb_pivots": Range(1, 64, integer=True),
     "grid": Range(2, 201, integer=True), "span": POSITIVE, "keskar_eps": POSITIVE, "near_zero": POSITIVE,
-    "pacbayes_samples": Range(1, 10 ** 4, integer=True),
+    "pacbayes_samples": Range(1, 10 ** 4, integer=True), "curvature_grid": Range(3, 51, integer=True),
+    "critical_inner": Range(1, 10 ** 4, integer=True), "probe_points": Range(1, 10 ** 4, integer=True),
+    "ntk_budget_mb": POSITIVE, "max_width_deep": COUNT, "alphas": POSITIVE, "lazy_from": POSITIVE,
     # claim tolerances
     "rho_min": CORRELATION, "rho_max": CORRELATION, "minimum_index": PROBABILITY, "acc_tol": PROBABILITY,
     "clear_error_barrier": PROBABILITY, "min_error_difference": PROBABILITY, "slowdown_band": POSITIVE,
     "z": POSITIVE, "chance_z": POSITIVE, "near_zero_fraction": FRACTION, "similar_tol": POSITIVE,
+    "deviation_max": POSITIVE, "p_max": FRACTION,
     "seeds": Range(0, MAX_SEED, integer=True),
 }
 SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
@@ -102,6 +105,7 @@ SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
     ("_eps", POSITIVE), ("_z", POSITIVE), ("_fraction", FRACTION), ("_acc", FRACTION))
 CHOICES: dict[str, tuple] = {"data": NAMES, "model": tuple(models.MODELS), "activation": tuple(ACTIVATIONS),
                              "norm": ("batch", "none"),
+                             "critical_method": ("newton-mr", "levenberg-marquardt", "adam"),
                              "schedule": ("constant", "step", "exponential", "multistep", "cosine")}
 # checked by the preset's own __post_init__ right after check_config (vocabularies of that preset)
 PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost"})
