@@ -128,3 +128,16 @@ class UserPoolCNN(nn.Module):
 
     def forward(self, x):
         return self.fc(self.pool(torch.relu(self.bn(self.conv(x)))).flatten(1))
+
+
+# --- issue 10: PAC-Bayes certificates ------------------------------------------------------------
+
+def linear_binary(seed=0, n=64) -> Case:
+    """A 2-class linear model (2 logits, float64) on two overlapping Gaussian blobs in R²: its stochastic
+    error under independent Gaussian weights is known exactly (oracles.linear_snn_error)."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Linear(2, 2).double()
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.5 * (2 * y[:, None].double() - 1)
+    return Case("linear_binary", model, F.cross_entropy, x, y)

@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
-``bounds``, ``flatness`` ← ``correlation``):
+``bounds``, ``flatness`` ← ``correlation``, ``pacbayes``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -20,6 +20,9 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+``pacbayes``   Bernoulli kl and its inverse; KL of diagonal Gaussians; the Monte-Carlo and
+               PAC-Bayes-kl bounds, the prior-variance grid; the optimized certificate of
+               Dziugaite & Roy 2017 (data-free or data-dependent prior, Pérez-Ortiz et al. 2021)
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -53,6 +56,10 @@ from .norms.layer_norms import layer_norms
 from .norms.linear_map import linear_map_norm
 from .norms.operator import fold_batchnorm, operator_norm, reshaped_kernel_norm
 from .norms.path_norm import param_count, param_distance, param_norm, path_norm
+from .pacbayes.certificate import best_grid_point, grid_cost, mc_error_bound, pacbayes_kl_bound, prior_variance
+from .pacbayes.dziugaite2017 import pacbayes_bound
+from .pacbayes.kl import gaussian_kl, kl_bernoulli, kl_inverse
+from .pacbayes.objective import bounded_cross_entropy
 
 __all__ = [
     # core
@@ -77,4 +84,7 @@ __all__ = [
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
+    # pacbayes
+    "kl_bernoulli", "kl_inverse", "gaussian_kl", "mc_error_bound", "pacbayes_kl_bound", "prior_variance", "grid_cost",
+    "best_grid_point", "bounded_cross_entropy", "pacbayes_bound",
 ]
