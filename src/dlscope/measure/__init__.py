@@ -59,7 +59,7 @@ from .norms.path_norm import param_count, param_distance, param_norm, path_norm
 from .pacbayes.certificate import best_grid_point, grid_cost, mc_error_bound, pacbayes_kl_bound, prior_variance
 from .pacbayes.dziugaite2017 import pacbayes_bound
 from .pacbayes.kl import gaussian_kl, kl_bernoulli, kl_inverse
-from .pacbayes.objective import bounded_cross_entropy
+from .pacbayes.objective import bounded_cross_entropy, cross_entropy_bits
 
 __all__ = [
     # core
@@ -86,5 +86,5 @@ __all__ = [
     "sign_error",
     # pacbayes
     "kl_bernoulli", "kl_inverse", "gaussian_kl", "mc_error_bound", "pacbayes_kl_bound", "prior_variance", "grid_cost",
-    "best_grid_point", "bounded_cross_entropy", "pacbayes_bound",
+    "best_grid_point", "bounded_cross_entropy", "cross_entropy_bits", "pacbayes_bound",
 ]

@@ -163,3 +163,17 @@ def test_errors_are_one_line():
     with pytest.raises(ValueError, match="prior must be"):
         pacbayes_bound(case.model, F.cross_entropy, data, prior="zero")
     assert math.isfinite(float(bounded_cross_entropy()(torch.zeros(3, 2), torch.tensor([0, 1, 0]))))
+
+
+@pytest.mark.parametrize("kind", ["quad", "classic"])
+@pytest.mark.parametrize("log_lam", [-6.0, math.log(0.1) - 0.005])  # on the grid, and where j(λ) < 1 is clamped
+def test_objective_partials_equal_autograd(kind, log_lam):
+    from dlscope.measure.pacbayes.objective import objective_partials
+
+    leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.2, 800.0, log_lam)]
+    f, _ = objective(kind, *leaves, 10_000, 0.04, 100.0, 0.1)
+    ref = torch.autograd.grad(f, leaves)
+    got = objective_partials(kind, 0.2, 800.0, log_lam, 10_000, 0.04, 100.0, 0.1)
+    assert got[0] == pytest.approx(float(f), rel=1e-12)
+    for u, v in zip(got[1:], ref):
+        assert u == pytest.approx(float(v), rel=1e-10, abs=1e-15)

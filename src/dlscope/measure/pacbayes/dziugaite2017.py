@@ -59,20 +59,22 @@ def _snn_errors(model, loss_fn, error_fn, data, mu, s, *, draws, batch, mode, bu
 
 
 def _summary(errs, sizes):
-    """(mean error, its stderr over draws, N credited to the kl-inverse)."""
+    """(mean error Σ_b w_b ē_b, its standard error √(Σ_b w_b² s_b² / K) from the variances s_b² over the
+    K draws of each batch (independent across batches), N credited to the kl-inverse)."""
     w = np.asarray(sizes, float) / sum(sizes)
-    per_draw = errs @ w
-    se = float(per_draw.std(ddof=1) / math.sqrt(len(per_draw))) if len(per_draw) > 1 else math.inf
-    count = errs.size if len(set(sizes)) == 1 else errs.shape[0]
-    return float(per_draw.mean()), se, count
+    k = errs.shape[0]
+    se = float(math.sqrt((w ** 2 * errs.var(axis=0, ddof=1)).sum() / k)) if k > 1 else math.inf
+    count = errs.size if len(set(sizes)) == 1 else k
+    return float((errs @ w).mean()), se, count
 
 
 def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="init", init: nn.Module | None = None,
                    test_data=None, delta: float = 0.05, delta_mc: float = 0.01, objective: str = "quad",
-                   steps: int = 2000, lr: float = 1e-2, lr_mean: float = 1e-4, batch_size: int = 100, sigma_init: float = 0.01,
-                   prior_var_init: float | None = None, train_mean: bool = True, start: str | None = None,
-                   mc_samples: int = 100, mc_batch: int = 100, test_samples: int = 10, prior_fraction: float = 0.5,
-                   prior_epochs: float = 10.0, prior_lr: float = 0.01, prior_momentum: float = 0.9,
+                   steps: int = 2000, lr: float = 1e-2, lr_mean: float = 3e-4, batch_size: int = 100,
+                   sigma_init: float = 0.01, prior_var_init: float | None = None, train_mean: bool = True,
+                   start: str | None = None, mc_samples: int = 100, mc_batch: int = 100, test_samples: int = 10,
+                   prior_fraction: float = 0.5, prior_epochs: float = 10.0, prior_lr: float = 0.01,
+                   prior_momentum: float = 0.9, prior_batch: int = 100,
                    grid_b: float = 100.0, grid_c: float = 0.1, error_fn: Callable = classification_error,
                    mode: str = "eval", seed: int = 0, return_posterior: bool = False,
                    progress: Callable[[int, int], None] | None = None) -> Result:
@@ -93,7 +95,7 @@ def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="in
     if not 0 < delta_mc < delta < 1:
         raise ValueError(f"need 0 < delta_mc < delta < 1, got delta={delta}, delta_mc={delta_mc}")
     for name, v in (("steps", steps + 1), ("batch_size", batch_size), ("mc_samples", mc_samples),
-                    ("mc_batch", mc_batch), ("test_samples", test_samples)):
+                    ("mc_batch", mc_batch), ("test_samples", test_samples), ("prior_batch", prior_batch)):
         if v < 1:
             raise ValueError(f"{name} must be ≥ {1 if name != 'steps' else 0}, got {v if name != 'steps' else steps}")
     if not sigma_init > 0 or (prior_var_init is not None and not prior_var_init > 0):
@@ -115,7 +117,7 @@ def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="in
             p_idx, bound_idx = (i.to(y.device) for i in split(len(y), prior_fraction, seed))
             net0 = init if init is not None else reinitialized(model, seed)
             net = learnt_prior(net0, loss_fn, x[p_idx], y[p_idx], epochs=prior_epochs, lr=prior_lr,
-                               momentum=prior_momentum, batch_size=batch_size, seed=seed)
+                               momentum=prior_momentum, batch_size=prior_batch, seed=seed)
             mu_p, prior_kind, n_prior = prior_mean(space, net, "the learnt prior"), "data", len(p_idx)
         else:
             raise ValueError(f"prior must be 'init', 'data' or an nn.Module, got {prior!r}")
@@ -185,6 +187,8 @@ def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="in
                     "mc_samples": mc_samples, "mc_batch": mc_batch, "test_samples": test_samples,
                     "prior_fraction": prior_fraction if prior_kind == "data" else None,
                     "prior_epochs": prior_epochs if prior_kind == "data" else None,
+                    "prior_lr": prior_lr if prior_kind == "data" else None,
+                    "prior_batch": prior_batch if prior_kind == "data" else None,
                     "grid_b": grid_b, "grid_c": grid_c, "dtype": str(space.dtype).removeprefix("torch."),
                     "data_hash": data_hash([(x, y)]), "num_examples": len(y)}
     return Result("pacbayes_bound", best["bound"], None, settings, extra)

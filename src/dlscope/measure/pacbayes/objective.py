@@ -18,10 +18,14 @@ With L̂ the surrogate loss of one network drawn from Q on a minibatch (the repa
 * ``"quad"`` — (√(L̂ + B/2) + √(B/2))²: Pérez-Ortiz et al. 2021's f_quad, from the PAC-Bayes-
   quadratic bound (tighter than f_classic when L̂ is small).
 
-The surrogate should lie in [0, 1] for the objective to mirror a bound: :func:`bounded_cross_entropy`
-is Pérez-Ortiz et al.'s −ln(max(p_y, p_min)) / ln(1/p_min) (``pbb/models.py`` ``output_transform``,
-``pbb/bounds.py`` ``compute_empirical_risk``; p_min = 10⁻⁴ as in ``PBBobj``). Only the certificate,
-computed afterwards from the 0-1 error, is a bound; the objective just finds a good Q.
+Two surrogates of the 0-1 error: :func:`cross_entropy_bits`, −log₂ p_y, Dziugaite & Roy's logistic
+loss divided by ln 2 (``snn/core/network.py`` ``logistic_loss``) for any number of classes — an upper
+bound on the 0-1 error (a misclassified example has p_y ≤ ½), unbounded above; and
+:func:`bounded_cross_entropy`, Pérez-Ortiz et al.'s −ln(max(p_y, p_min)) / ln(1/p_min) ∈ [0, 1]
+(``pbb/models.py`` ``output_transform``, ``pbb/bounds.py`` ``compute_empirical_risk``; p_min = 10⁻⁴
+as in ``PBBobj``), which is not above the 0-1 error (an error with p_y = ½ costs only 0.075), so the
+objective then values accuracy less. Only the certificate, computed afterwards from the 0-1 error,
+is a bound; the objective just finds a good Q.
 """
 from __future__ import annotations
 
@@ -31,9 +35,15 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["bounded_cross_entropy", "OBJECTIVES", "kl_to_isotropic", "objective"]
+__all__ = ["cross_entropy_bits", "bounded_cross_entropy", "OBJECTIVES", "kl_to_isotropic", "objective",
+           "objective_partials"]
 
 OBJECTIVES = ("quad", "classic")
+
+
+def cross_entropy_bits(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """mean −log₂ softmax(outputs)_y: the cross-entropy in bits, ≥ the 0-1 error of the arg-max."""
+    return F.cross_entropy(outputs, targets) / math.log(2)
 
 
 def bounded_cross_entropy(pmin: float = 1e-4) -> Callable:
@@ -60,6 +70,7 @@ def kl_to_isotropic(mu: torch.Tensor, log_s: torch.Tensor, mu_p: torch.Tensor, l
 def objective(kind: str, surrogate: torch.Tensor, kl: torch.Tensor, log_lam: torch.Tensor, n: int, delta: float,
               b: float, c: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(objective, B) for ``kind`` in :data:`OBJECTIVES` (module docstring)."""
+    log_lam = torch.as_tensor(log_lam)
     j = (b * (math.log(c) - log_lam)).clamp(min=1.0)
     cost = 2 * torch.log(j) + math.log(math.pi ** 2 / 6)
     B = (kl + math.log(2 * math.sqrt(n) / delta) + cost) / n
@@ -68,3 +79,26 @@ def objective(kind: str, surrogate: torch.Tensor, kl: torch.Tensor, log_lam: tor
     if kind == "quad":
         return (torch.sqrt(surrogate + B / 2) + torch.sqrt(B / 2)) ** 2, B
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {kind!r}")
+
+
+def objective_partials(kind: str, surrogate: float, kl: float, log_lam: float, n: int, delta: float, b: float,
+                       c: float) -> tuple[float, float, float, float]:
+    """(f, ∂f/∂L̂, ∂f/∂KL, ∂f/∂ln λ at fixed KL) in closed form, for the objective f of :func:`objective`.
+
+    With B = (KL + ln(2√n/δ) + 2 ln j + ln(π²/6))/n and j = b(ln c − ln λ) (∂B/∂ln λ = −2b/(j n) for
+    j > 1, else 0): classic f = L̂ + √(B/2), ∂f/∂L̂ = 1, ∂f/∂B = 1/(4√(B/2)); quad f = (u + v)² with
+    u = √(L̂ + B/2), v = √(B/2): ∂f/∂L̂ = (u + v)/u, ∂f/∂B = (u + v)(1/u + 1/v)/2.
+    """
+    j = b * (math.log(c) - log_lam)
+    dj = -2 * b / (j * n) if j > 1 else 0.0
+    j = max(j, 1.0)
+    B = (kl + math.log(2 * math.sqrt(n) / delta) + 2 * math.log(j) + math.log(math.pi ** 2 / 6)) / n
+    v = math.sqrt(B / 2)
+    if kind == "classic":
+        f, f_l, f_b = surrogate + v, 1.0, 1 / (4 * v)
+    elif kind == "quad":
+        u = math.sqrt(surrogate + B / 2)
+        f, f_l, f_b = (u + v) ** 2, (u + v) / u, (u + v) * (1 / u + 1 / v) / 2
+    else:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {kind!r}")
+    return f, f_l, f_b / n, f_b * dj

@@ -9,8 +9,9 @@ d parameters on a CPU (same numbers as autograd through the whole objective, tes
     ∂KL/∂μ = (μ − μ_p)/λ,   ∂KL/∂ln s = s²/λ − 1,   ∂KL/∂ln λ = ½ (d − (Σ s² + ‖μ − μ_p‖²)/λ),
     ∂L̂/∂μ = g,             ∂L̂/∂ln s = g ⊙ s ⊙ z,
 
-combined with the scalar partials ∂f/∂L̂, ∂f/∂KL, ∂f/∂ln λ (the union-bound charge depends on λ),
-which autograd computes on three scalars.
+combined with the scalar partials ∂f/∂L̂, ∂f/∂KL, ∂f/∂ln λ (the union-bound charge depends on λ) in
+closed form (:func:`.objective.objective_partials`). Every d-sized sum is accumulated by torch in the
+parameters' dtype and only the scalars are combined in Python floats.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch
 
 from .._core.params import ParamSpace, call
 from .._core.random import generator
-from .objective import objective as make_objective
+from .objective import objective_partials
 
 __all__ = ["optimize_posterior", "posterior_gradients", "stream_seed"]
 
@@ -31,25 +32,21 @@ def stream_seed(seed: int, stream: int, index: int) -> int:
     return ((seed * 1_000_003 + stream) * 1_000_003 + index) % (2 ** 63)
 
 
-def posterior_gradients(g, z, surrogate, mu, log_s, log_lam, mu_p, *, kind: str, n: int, delta: float, b: float,
-                        c: float):
+def posterior_gradients(g, z, surrogate: float, mu, log_s, log_lam, mu_p, *, kind: str, n: int, delta: float,
+                        b: float, c: float, s=None):
     """((∂f/∂μ, ∂f/∂ln s, ∂f/∂ln λ), f, KL, λ) from g = ∂L̂/∂θ at θ = μ + s ⊙ z (module docstring)."""
     d = mu.numel()
-    s = torch.exp(log_s)
+    s = torch.exp(log_s) if s is None else s
     diff = mu - mu_p
     s2 = s * s
-    sq = s2.sum() + diff.pow(2).sum()
-    lam = torch.exp(log_lam)
-    kl = 0.5 * (sq / lam - d + d * log_lam - 2 * log_s.sum())
-    with torch.enable_grad():
-        leaves = [torch.as_tensor(surrogate, dtype=mu.dtype).detach().requires_grad_(True),
-                  kl.detach().requires_grad_(True), log_lam.detach().clone().requires_grad_(True)]
-        obj, _ = make_objective(kind, leaves[0], leaves[1], leaves[2], n, delta, b, c)
-        f_l, f_kl, f_lam = torch.autograd.grad(obj, leaves)
-    g_mu = g * f_l + diff * (f_kl / lam)
-    g_log_s = g * s * z * f_l + (s2 / lam - 1) * f_kl
-    g_log_lam = f_kl * 0.5 * (d - sq / lam) + f_lam
-    return (g_mu, g_log_s, g_log_lam), obj.detach(), kl.detach(), lam.detach()
+    sq = float(s2.sum()) + float(torch.dot(diff, diff))
+    lam, ll = math.exp(float(log_lam)), float(log_lam)
+    kl = 0.5 * (sq / lam - d + d * ll - 2 * float(log_s.sum()))
+    f, f_l, f_kl, f_lam = objective_partials(kind, float(surrogate), kl, ll, n, delta, b, c)
+    g_mu = diff.mul_(f_kl / lam).add_(g, alpha=f_l)
+    g_log_s = g.mul(s).mul_(z).mul_(f_l).add_(s2.mul_(f_kl / lam).sub_(f_kl))
+    g_log_lam = torch.as_tensor(f_kl * 0.5 * (d - sq / lam) + f_lam, dtype=mu.dtype, device=mu.device)
+    return (g_mu, g_log_s, g_log_lam), f, kl, lam
 
 
 def optimize_posterior(model, space: ParamSpace, fixed: dict, buffers: dict, loss_fn: Callable, x, y, *,
@@ -77,8 +74,8 @@ def optimize_posterior(model, space: ParamSpace, fixed: dict, buffers: dict, los
             bufs = {k: v.clone() for k, v in buffers.items()}
             surrogate = loss_fn(call(model, {**fixed, **space.unflatten(theta), **bufs}, x[idx]), y[idx])
             (g,) = torch.autograd.grad(surrogate, theta)
-            grads, obj, kl, lam = posterior_gradients(g, z, surrogate.detach(), mu, log_s, log_lam, mu_p, kind=kind,
-                                                      n=n, delta=delta, b=b, c=c)
+            grads, obj, kl, lam = posterior_gradients(g, z, float(surrogate.detach()), mu, log_s, log_lam, mu_p, kind=kind,
+                                                      n=n, delta=delta, b=b, c=c, s=s)
         for t_, g_ in zip((mu, log_s, log_lam), grads):
             t_.grad.copy_(g_)
         opt.step()
