@@ -31,14 +31,13 @@ from torch import nn
 
 from .._core.data import as_tensors, data_hash, split_batches
 from .._core.params import ParamSpace
-from .._core.random import generator
 from .._core.result import Result
 from .._core.risk import Evaluator, classification_error
 from .._core.state import mode_settings, preserved, snapshot, using_mode
 from ..bounds.bartlett2017 import reinitialized
 from .certificate import best_grid_point, mc_error_bound, pacbayes_kl_bound
 from .objective import OBJECTIVES
-from .optimize import optimize_posterior, stream_seed
+from .optimize import noise_generator, normal, optimize_posterior, stream_seed
 from .prior import learnt_prior, prior_mean, split
 
 __all__ = ["pacbayes_bound"]
@@ -50,10 +49,10 @@ def _snn_errors(model, loss_fn, error_fn, data, mu, s, *, draws, batch, mode, bu
     errs = np.zeros((draws, len(batches)))
     for b, part in enumerate(batches):
         ev = Evaluator(model, loss_fn, part, mode=mode, error_fn=error_fn, buffers=buffers)
-        g = generator(stream_seed(seed, stream, b))
+        g = noise_generator(stream_seed(seed, stream, b), mu)
         for k in range(0, draws, chunk):
             m = min(chunk, draws - k)
-            z = torch.randn(m, mu.numel(), generator=g, dtype=torch.float32).to(mu.device, mu.dtype)
+            z = normal((m, mu.numel()), g, mu)
             errs[k:k + m, b] = ev(mu + s * z)[1]
     return errs, [int(p[1].shape[0]) for p in batches]
 

@@ -24,12 +24,28 @@ from .._core.params import ParamSpace, call
 from .._core.random import generator
 from .objective import objective_partials
 
-__all__ = ["optimize_posterior", "posterior_gradients", "stream_seed"]
+__all__ = ["optimize_posterior", "posterior_gradients", "stream_seed", "noise_generator", "normal"]
 
 
 def stream_seed(seed: int, stream: int, index: int) -> int:
     """A seed for draw ``index`` of random stream ``stream`` (batch order, weight noise, MC draws)."""
     return ((seed * 1_000_003 + stream) * 1_000_003 + index) % (2 ** 63)
+
+
+def noise_generator(seed: int, like: torch.Tensor) -> torch.Generator:
+    """A seeded generator for weight noise: on the CPU (the same numbers on every device, as
+    :mod:`.._core.random`) except on CUDA, where a CUDA generator draws it — one draw per step of
+    d ≈ 10⁶ numbers made on the CPU and copied over would cost more than the step itself there."""
+    if like.device.type == "cuda":
+        return torch.Generator(device=like.device).manual_seed(seed)
+    return generator(seed)
+
+
+def normal(shape, gen: torch.Generator, like: torch.Tensor) -> torch.Tensor:
+    """z ~ N(0, I) of ``shape`` from ``gen`` (:func:`noise_generator`), in ``like``'s dtype and device."""
+    if gen.device.type == "cuda":
+        return torch.randn(shape, generator=gen, device=gen.device, dtype=like.dtype)
+    return torch.randn(shape, generator=gen, dtype=torch.float32).to(like.device, like.dtype)
 
 
 def posterior_gradients(g, z, surrogate: float, mu, log_s, log_lam, mu_p, *, kind: str, n: int, delta: float,
@@ -67,7 +83,7 @@ def optimize_posterior(model, space: ParamSpace, fixed: dict, buffers: dict, los
         if t % per_epoch == 0:
             perm = torch.randperm(len(y), generator=generator(stream_seed(seed, 1, t // per_epoch))).to(y.device)
         idx = perm[(t % per_epoch) * bs:(t % per_epoch + 1) * bs]
-        z = torch.randn(d, generator=generator(stream_seed(seed, 2, t)), dtype=torch.float32).to(mu.device, mu.dtype)
+        z = normal(d, noise_generator(stream_seed(seed, 2, t), mu), mu)
         s = torch.exp(log_s)
         theta = torch.addcmul(mu, s, z).requires_grad_(True)
         with torch.enable_grad():
