@@ -60,10 +60,12 @@ def test_claims_follow_from_the_table(quick):
 def test_the_phenomenon(quick):
     _, s = quick
     by = {(r["net"], r["prior"]): r for r in s["table"]}
-    # Measured on --quick (n = 2000, 300 steps, seeds 0–2): data-free 0.81–0.86, data-dependent 0.30–0.36,
-    # random labels 0.98–1.0; the stochastic test error 0.06–0.14 (true) and 0.49–0.51 (random).
-    assert by[("T-600", "data-dependent")]["bound"] < by[("T-600", "data-free")]["bound"] < 1
-    assert by[("R-600", "data-free")]["bound"] > 0.9 and abs(by[("R-600", "data-free")]["snn_test_error"] - 0.5) < 0.05
+    # Measured on --quick (n = 2000, 300 steps) with seeds 0, 1, 2: bounds data-free 0.67–0.72, data-dependent
+    # 0.33–0.35, random labels 0.97–0.98; stochastic test errors 0.20–0.21, 0.09–0.10 and 0.49–0.54 (standard
+    # error ≈ 0.006); VC bound 1.21, spectral bound 8.2. Thresholds sit several spreads away from these.
+    assert by[("T-600", "data-dependent")]["bound"] < by[("T-600", "data-free")]["bound"] - 0.2
+    assert by[("T-600", "data-free")]["bound"] < 0.9
+    assert by[("R-600", "data-free")]["bound"] > 0.9 and abs(by[("R-600", "data-free")]["snn_test_error"] - 0.5) < 0.1
     assert by[("T-600", "data-free")]["vc_bound"] > 1 and by[("T-600", "data-free")]["spectral_bound"] > 1
     for r in s["table"]:
         assert r["snn_test_error"] <= r["bound"]

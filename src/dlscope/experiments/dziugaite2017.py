@@ -247,5 +247,6 @@ def _report(cfg: Config, ds, note: str, rows: list, histories: dict, out: Path) 
 
 
 PRESET = Preset(name="dziugaite2017-nonvacuous",
-                title="A non-vacuous PAC-Bayes bound on binary MNIST MLPs, next to the vacuous VC and spectral bounds",
+                title="A non-vacuous PAC-Bayes bound on binary MNIST MLPs, next to the vacuous VC and spectral "
+                      "bounds",
                 Config=Config, quick=QUICK, claims=CLAIMS, run=run)

@@ -61,7 +61,8 @@ def test_kl_inverse_errors_are_one_line():
 def test_gaussian_kl_against_the_dense_formula():
     g = torch.Generator().manual_seed(0)
     mq, mp = torch.randn(7, generator=g, dtype=torch.float64), torch.randn(7, generator=g, dtype=torch.float64)
-    vq, vp = torch.rand(7, generator=g, dtype=torch.float64) + 0.1, torch.rand(7, generator=g, dtype=torch.float64) + 0.1
+    vq = torch.rand(7, generator=g, dtype=torch.float64) + 0.1
+    vp = torch.rand(7, generator=g, dtype=torch.float64) + 0.1
     assert gaussian_kl(mq, vq, mp, vp) == pytest.approx(dense_gaussian_kl(mq, vq, mp, vp), rel=1e-12)
     # isotropic prior given as a scalar variance, broadcast
     assert gaussian_kl(mq, vq, mp, 0.3) == pytest.approx(dense_gaussian_kl(mq, vq, mp, 0.3), rel=1e-12)

@@ -6,8 +6,8 @@
   p ↦ kl(q‖p) is 0 at p = q and increases strictly to +∞ as p → 1 (for q < 1), so the sup is the
   unique root of kl(q‖p) = c in [q, 1), found by bisection in float64: every step keeps
   kl(q‖lo) ≤ c < kl(q‖hi), and ``hi`` is returned once hi − lo ≤ ``tol`` (1e-12), so the result is
-  never below the true inverse and exceeds it by at most ``tol`` — the side that keeps a bound valid. Closed cases: kl⁻¹(0, c) = 1 − e^{−c}; kl⁻¹(q, 0) = q;
-  kl⁻¹(1, c) = 1.
+  never below the true inverse and exceeds it by at most ``tol`` — the side that keeps a bound valid.
+  Closed cases: kl⁻¹(0, c) = 1 − e^{−c}; kl⁻¹(q, 0) = q; kl⁻¹(1, c) = 1.
 * KL of diagonal Gaussians (Dziugaite & Roy 2017, eq. in §3 "KL(Q‖P)"; Pérez-Ortiz et al. 2021,
   eq. (10)):  KL(N(μ_q, diag v_q) ‖ N(μ_p, diag v_p)) = ½ Σ_i [v_q,i/v_p,i + (μ_q,i − μ_p,i)²/v_p,i − 1
   + ln(v_p,i/v_q,i)],  accumulated in float64 (a sum of ~10⁶ terms of mixed sign).

@@ -90,17 +90,16 @@ def optimize_posterior(model, space: ParamSpace, fixed: dict, buffers: dict, los
             bufs = {k: v.clone() for k, v in buffers.items()}
             surrogate = loss_fn(call(model, {**fixed, **space.unflatten(theta), **bufs}, x[idx]), y[idx])
             (g,) = torch.autograd.grad(surrogate, theta)
-            grads, obj, kl, lam = posterior_gradients(g, z, float(surrogate.detach()), mu, log_s, log_lam, mu_p, kind=kind,
-                                                      n=n, delta=delta, b=b, c=c, s=s)
+            grads, obj, kl, lam = posterior_gradients(g, z, float(surrogate.detach()), mu, log_s, log_lam, mu_p,
+                                                      kind=kind, n=n, delta=delta, b=b, c=c, s=s)
         for t_, g_ in zip((mu, log_s, log_lam), grads):
             t_.grad.copy_(g_)
         opt.step()
         with torch.no_grad():  # the grid starts at j = 1: λ ≤ c e^{−1/b} (the certificate cannot use more)
             log_lam.clamp_(max=lam_max)
         if t % every == 0 or t == steps - 1:
-            history.append({"step": t, "objective": float(obj), "surrogate": float(surrogate.detach()),
-                            "kl": float(kl),
-                            "lambda": float(lam)})
+            history.append({"step": t, "objective": obj, "surrogate": float(surrogate.detach()), "kl": kl,
+                            "lambda": lam})
             if progress:
                 progress(t, total)
     return mu, log_s, log_lam, history
