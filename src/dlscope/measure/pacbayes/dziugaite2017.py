@@ -125,8 +125,8 @@ def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="in
             raise ValueError(f"start must be 'model' or 'prior', got {start!r}")
         xb, yb = x[bound_idx], y[bound_idx]
         n = len(yb)
-        mc_units = mc_samples * -(-n // mc_batch) + (test_samples * -(-len(as_tensors(test_data)[1]) // mc_batch)
-                                                    if test_data is not None else 0)
+        test = None if test_data is None else tuple(t.to(space.device) for t in as_tensors(test_data))
+        mc_units = mc_samples * -(-n // mc_batch) + (test_samples * -(-len(test[1]) // mc_batch) if test else 0)
         total = steps + mc_units
 
         mu0 = w if start == "model" else mu_p
@@ -172,8 +172,8 @@ def pacbayes_bound(model: nn.Module, loss_fn: Callable, train_data, *, prior="in
             pe = Evaluator(model, loss_fn, split_batches((xb, yb), 4096), mode=mode, error_fn=error_fn,
                            buffers=buffers)
             extra["prior_bound_error"] = float(pe(mu_p[None])[1][0])
-        if test_data is not None:
-            terrs, tsizes = _snn_errors(model, loss_fn, error_fn, test_data, mu, s, draws=test_samples,
+        if test is not None:
+            terrs, tsizes = _snn_errors(model, loss_fn, error_fn, test, mu, s, draws=test_samples,
                                         batch=mc_batch, mode=mode, buffers=buffers, seed=seed, stream=4)
             extra["snn_test_error"], extra["snn_test_error_stderr"], _ = _summary(terrs, tsizes)
         if return_posterior:
