@@ -211,3 +211,15 @@ def jacobian_heavy(seed: int = 0):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(20, 600), nn.ReLU(), nn.Linear(600, 10))
     return model, torch.randn(16, 20, generator=torch.Generator().manual_seed(seed))
+
+# --- issue 10: PAC-Bayes certificates ------------------------------------------------------------
+
+def linear_binary(seed=0, n=64) -> Case:
+    """A 2-class linear model (2 logits, float64) on two overlapping Gaussian blobs in R²: its stochastic
+    error under independent Gaussian weights is known exactly (oracles.linear_snn_error)."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Linear(2, 2).double()
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.5 * (2 * y[:, None].double() - 1)
+    return Case("linear_binary", model, F.cross_entropy, x, y)

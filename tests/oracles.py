@@ -301,3 +301,53 @@ def kernel_gd_loop(K, Kx, Y, eta: float, steps: int):
     for _ in range(steps):
         c = c - eta * (K @ c - Y)
     return Kx @ c, K @ c
+
+# --- issue 10: PAC-Bayes certificates (measure.pacbayes) -------------------------------------------
+
+def kl_inverse_grid(q: float, c: float, points: int = 2_000_001) -> tuple[float, float]:
+    """(largest grid p in [q, 1] with kl(q‖p) ≤ c, grid spacing): kl⁻¹ by exhaustive search on a grid."""
+    import numpy as np
+
+    p = np.linspace(q, 1.0, points)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(q > 0, q * np.log(q / p), 0.0)
+        b = np.where(q < 1, (1 - q) * np.log((1 - q) / (1 - p)), 0.0)
+    ok = np.nonzero(a + b <= c)[0]
+    return float(p[ok[-1]]), float(p[1] - p[0])
+
+
+def dense_gaussian_kl(mq, vq, mp, vp) -> float:
+    """KL(N(mq, Σq) ‖ N(mp, Σp)) by the full-covariance formula with dense matrices (numpy):
+    ½ [tr(Σp⁻¹Σq) + (mp − mq)ᵀΣp⁻¹(mp − mq) − d + ln det Σp − ln det Σq]."""
+    import numpy as np
+
+    mq, mp = np.asarray(mq, float), np.asarray(mp, float)
+    Sq, Sp = np.diag(np.asarray(vq, float) * np.ones_like(mq)), np.diag(np.asarray(vp, float) * np.ones_like(mq))
+    Pi = np.linalg.inv(Sp)
+    diff = mp - mq
+    return float(0.5 * (np.trace(Pi @ Sq) + diff @ Pi @ diff - len(mq)
+                        + np.linalg.slogdet(Sp)[1] - np.linalg.slogdet(Sq)[1]))
+
+
+def miss_probability(bound, p: float, m: int) -> float:
+    """P_{K ~ Binomial(m, p)}[bound(K/m) < p], summed exactly over k: how often an upper bound on a
+    mean from m Bernoulli(p) draws fails."""
+    from scipy import stats
+
+    return float(sum(stats.binom.pmf(k, m, p) for k in range(m + 1) if bound(k / m) < p))
+
+
+def linear_snn_error(weight, bias, weight_std, bias_std, x, y) -> float:
+    """Exact 0-1 error of the stochastic 2-class linear model logits = W x + b, every entry of (W, b)
+    independent Gaussian: the error on (x, y) is P[z_other − z_y > 0] = Φ(m / s) with
+    m = (w_o − w_y)·x + b_o − b_y and s² = Σ_k (σ²_{o,k} + σ²_{y,k}) x_k² + σ²_{b,o} + σ²_{b,y}."""
+    from scipy import stats
+
+    total = 0.0
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        o = 1 - yi
+        m = sum((weight[o][k] - weight[yi][k]) * xi[k] for k in range(len(xi))) + bias[o] - bias[yi]
+        s2 = sum((weight_std[o][k] ** 2 + weight_std[yi][k] ** 2) * xi[k] ** 2 for k in range(len(xi)))
+        s2 += bias_std[o] ** 2 + bias_std[yi] ** 2
+        total += stats.norm.cdf(m / math.sqrt(s2))
+    return total / len(y)

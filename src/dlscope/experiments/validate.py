@@ -97,7 +97,11 @@ FIELD_RULES: dict[str, Range] = {
     "rho_min": CORRELATION, "rho_max": CORRELATION, "minimum_index": PROBABILITY, "acc_tol": PROBABILITY,
     "clear_error_barrier": PROBABILITY, "min_error_difference": PROBABILITY, "slowdown_band": POSITIVE,
     "z": POSITIVE, "chance_z": POSITIVE, "near_zero_fraction": FRACTION, "similar_tol": POSITIVE,
-    "deviation_max": POSITIVE, "p_max": FRACTION,
+    "deviation_max": POSITIVE, "p_max": FRACTION, "max_bound": FRACTION,
+    # training and bound knobs shared by the newer presets
+    "eval_every_epochs": POSITIVE, "max_epochs_random": POSITIVE, "target_train_acc_random": FRACTION,
+    "bound_lr_mean": POSITIVE, "bound_batch": COUNT, "sigma_init": POSITIVE, "mc_batch": COUNT,
+    "delta_mc": Range(0, 1, open_lo=True, open_hi=True),
     "seeds": Range(0, MAX_SEED, integer=True),
 }
 SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
@@ -108,7 +112,7 @@ CHOICES: dict[str, tuple] = {"data": NAMES, "model": tuple(models.MODELS), "acti
                              "critical_method": ("newton-mr", "levenberg-marquardt", "adam"),
                              "schedule": ("constant", "step", "exponential", "multistep", "cosine")}
 # checked by the preset's own __post_init__ right after check_config (vocabularies of that preset)
-PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost"})
+PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective"})
 _SPECIAL = frozenset({"device", "data_root"})
 
 

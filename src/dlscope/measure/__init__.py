@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
-``bounds``, ``flatness`` ← ``correlation``; ``norms`` ← ``spectra``):
+``bounds``, ``flatness`` ← ``correlation``, ``pacbayes``; ``norms`` ← ``spectra``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -30,6 +30,9 @@ it found it. The families, one subpackage each (imports flow upward only:
                distance and kernel-target alignment (also as in-training probes); the
                linearized model; the infinite-width ReLU NTK and kernel regression by GD;
                the peak-memory tracker
+``pacbayes``   Bernoulli kl and its inverse; KL of diagonal Gaussians; the Monte-Carlo and
+               PAC-Bayes-kl bounds, the prior-variance grid; the optimized certificate of
+               Dziugaite & Roy 2017 (data-free or data-dependent prior, Pérez-Ortiz et al. 2021)
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -74,6 +77,10 @@ from .ntk.empirical import ntk
 from .ntk.kernels import kernel_alignment, kernel_distance, kernel_probe
 from .ntk.linearized import Linearized, linearized
 from .ntk.memory import PeakMemory
+from .pacbayes.certificate import best_grid_point, grid_cost, mc_error_bound, pacbayes_kl_bound, prior_variance
+from .pacbayes.dziugaite2017 import pacbayes_bound
+from .pacbayes.kl import gaussian_kl, kl_bernoulli, kl_inverse
+from .pacbayes.objective import OBJECTIVES as PACBAYES_OBJECTIVES, bounded_cross_entropy, cross_entropy_bits
 
 __all__ = [
     # core
@@ -108,4 +115,7 @@ __all__ = [
     # ntk
     "ntk", "kernel_distance", "kernel_alignment", "kernel_probe", "linearized", "Linearized", "relu_ntk",
     "kernel_regression", "PeakMemory",
+    # pacbayes
+    "kl_bernoulli", "kl_inverse", "gaussian_kl", "mc_error_bound", "pacbayes_kl_bound", "prior_variance", "grid_cost",
+    "best_grid_point", "bounded_cross_entropy", "cross_entropy_bits", "pacbayes_bound", "PACBAYES_OBJECTIVES",
 ]
