@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
-``bounds``, ``flatness`` ← ``correlation``):
+``bounds``, ``flatness`` ← ``correlation``; ``norms`` ← ``depth``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -20,6 +20,8 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+``depth``      ‖h_i − Id‖_L of residual blocks: a data-based lower bound (power iteration on
+               the Jacobian) and a product-of-operator-norms upper bound
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -39,6 +41,7 @@ from .curvature.lanczos import bottom_eigenvalues, top_eigenvalues
 from .curvature.operator import ggn, hessian
 from .curvature.probes import edge_of_stability, gradient_noise
 from .curvature.trace import trace
+from .depth.identity_gap import identity_gap, residual_blocks
 from .flatness.keskar2017 import keskar_sharpness
 from .flatness.pacbayes import pacbayes_mag_sigma, pacbayes_sigma
 from .flatness.sharpness import adaptive_sharpness, average_sharpness, sharpness_summary
@@ -77,4 +80,6 @@ __all__ = [
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
+    # depth
+    "identity_gap", "residual_blocks",
 ]

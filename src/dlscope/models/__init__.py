@@ -10,12 +10,14 @@ from .cnn import CNN, Conv1dNet, InceptionSmall
 from .linear import DeepLinear
 from .mlp import MLP
 from .resnet import ResNet
+from .sigmoid_resnet import SigmoidResNet
 
 __all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
-           "ResNet", "DeepLinear", "model_kwargs"]
+           "ResNet", "DeepLinear", "SigmoidResNet", "model_kwargs"]
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,
-          "resnet": ResNet, "deep-linear": DeepLinear}
+          "resnet": ResNet, "deep-linear": DeepLinear,
+          "sigmoid-resnet": SigmoidResNet}
 
 
 def model_kwargs(name: str) -> dict:
