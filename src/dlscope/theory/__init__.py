@@ -12,8 +12,9 @@
 =================================  ==================================================================
 """
 from .bel import BELComposition, bel_composition, schedule
+from .deep_linear import deep_linear_gd, end_to_end, layer_gradients, pl_ratio
 from .factorization import factorization_summary, near_identity_factorization, product
 from .gradient_bound import frechet_gradient_norms, gradient_lower_bound
 
 __all__ = ["near_identity_factorization", "factorization_summary", "product", "bel_composition",
-           "BELComposition", "schedule", "gradient_lower_bound", "frechet_gradient_norms"]
+           "BELComposition", "schedule", "gradient_lower_bound", "frechet_gradient_norms", "deep_linear_gd", "layer_gradients", "end_to_end", "pl_ratio"]
