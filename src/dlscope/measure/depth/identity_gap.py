@@ -165,7 +165,7 @@ def identity_gap(model: nn.Module, x, *, blocks: Sequence[str] | None = None, se
             has_branch = callable(getattr(block, "branch", None))
             g_mod = _Branch(block) if has_branch else _Difference(block)
             with torch.no_grad():
-                out = g_mod(z[:1])
+                out = (block.branch if has_branch else block)(z[:1])
             if out.shape[1:] != z.shape[1:]:
                 if not has_branch:
                     raise ValueError(f"block {n!r} changes the shape {tuple(z.shape[1:])} → {tuple(out.shape[1:])}: "
