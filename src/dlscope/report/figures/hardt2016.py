@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from . import subplots
 
 __all__ = ["factorization_figure", "gd_figure"]
+
+def _m_ticks(ax, ms) -> None:
+    """Integer ticks at the m of the grid on a log axis (no overlapping minor labels)."""
+    ms = sorted({int(m) for m in ms})
+    step = max(1, len(ms) // 9)
+    ax.set_xticks(ms[::step], [str(m) for m in ms[::step]])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
 
 KIND_COLORS = {"gaussian": "C0", "rotation": "C3"}
 
@@ -29,6 +38,7 @@ def factorization_figure(ms: list, curves: dict):
     axes[1].set(xscale="log", xlabel="number of factors m", ylabel="m · max_i ‖A_i‖₂", title="m · max‖A_i‖ stays bounded")
     for ax in axes:
         ax.legend(fontsize=8)
+        _m_ticks(ax, ms)
     return fig
 
 
