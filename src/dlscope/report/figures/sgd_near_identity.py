@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from . import subplots
 
@@ -49,4 +49,7 @@ def gaps_figure(rows: list, per_block: dict):
     ax.set(yscale="log", xlabel="position of the block in the net (0 = input side)", ylabel="‖h_i − Id‖_L",
            title=f"per block, depth {depth}")
     ax.legend(fontsize=7)
+    for a in axes:  # values within a decade or two: plain numbers on the log axes
+        a.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+        a.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
     return fig
