@@ -20,6 +20,9 @@ unlike the functional derivatives of their Thm 3. Searched for here with
 :func:`dlscope.measure.minimize_gradient_norm` on a depth-2 ``sigmoid-resnet`` student of a
 near-identity teacher of the same architecture; at the point found, the functional gradient bound of
 :func:`dlscope.theory.gradient_lower_bound` is evaluated too (it stays positive).
+
+Scale: the default covers BHL's ranges (d = 6, L up to 100) on one CPU core; the ends of those ranges:
+``--set dim=10 --set depths=10,20,50,100,200 --set max_steps=100000 --set starts=20 --set seeds=0,1,2``.
 """
 from __future__ import annotations
 
