@@ -191,8 +191,10 @@ def _report(cfg, rows, curves, points, out: Path) -> dict:
     if ok:
         slopes = [loglog_fit([r["L"] for r in spd if r["seed"] == s], [max(1, r["steps"]) for r in spd
                                                                        if r["seed"] == s]) for s in cfg.seeds]
-        measured.update(slope=[round(f["slope"], 3) for f in slopes], stderr=[f["stderr"] for f in slopes],
-                        steps={r["L"]: r["steps"] for r in spd if r["seed"] == cfg.seeds[0]})
+        # per seed, keyed by seed: a two-number list would read as "mean ± sd" in the report
+        measured.update({"slope by seed": {s: round(f["slope"], 3) for s, f in zip(cfg.seeds, slopes)},
+                         "its stderr": {s: f["stderr"] for s, f in zip(cfg.seeds, slopes)},
+                         f"steps (seed {cfg.seeds[0]})": {r["L"]: r["steps"] for r in spd if r["seed"] == cfg.seeds[0]}})
         ok = all(f["slope"] < cfg.max_slope for f in slopes)
     claims = [CLAIMS["spd"].judge(measured, ok)]
     neg = sel("negative")
