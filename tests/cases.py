@@ -223,3 +223,41 @@ def linear_binary(seed=0, n=64) -> Case:
     y = torch.randint(0, 2, (n,), generator=g)
     x = torch.randn(n, 2, generator=g, dtype=torch.float64) + 1.5 * (2 * y[:, None].double() - 1)
     return Case("linear_binary", model, F.cross_entropy, x, y)
+
+
+# --- issue 8 (depth and near-identities): residual test models -----------------------------------
+
+class UserResidualMLP(nn.Module):
+    """A user's residual net without ``branch`` attributes: blocks ``res1``, ``res2`` compute x + f(x)
+    (their names are passed to the instrument), a ``head`` that changes the shape."""
+
+    def __init__(self, d=4, width=6, scale=0.5):
+        super().__init__()
+        self.res1 = _PlainResidual(d, width, scale)
+        self.res2 = _PlainResidual(d, width, scale)
+        self.head = nn.Linear(d, 2)
+
+    def forward(self, x):
+        return self.head(self.res2(self.res1(x)))
+
+
+class _PlainResidual(nn.Module):
+    def __init__(self, d, width, scale):
+        super().__init__()
+        self.f = nn.Sequential(nn.Linear(d, width), nn.Tanh(), nn.Linear(width, d))
+        with torch.no_grad():
+            self.f[2].weight.mul_(scale)
+
+    def forward(self, x):
+        return x + self.f(x)
+
+
+class LinearResidual(nn.Module):
+    """h(x) = x + W x (a ``branch`` module), or x + conv(x) for a 1-D convolution."""
+
+    def __init__(self, d=5, conv=False):
+        super().__init__()
+        self.branch = nn.Conv1d(2, 2, 3, padding=1, bias=False) if conv else nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        return x + self.branch(x)

@@ -351,3 +351,47 @@ def linear_snn_error(weight, bias, weight_std, bias_std, x, y) -> float:
         s2 += bias_std[o] ** 2 + bias_std[yi] ** 2
         total += stats.norm.cdf(m / math.sqrt(s2))
     return total / len(y)
+# --- issue 8 (depth and near-identities): brute-force references --------------------------------
+
+def spectral_norm(M) -> float:
+    """‖M‖₂ as the largest singular value of the dense matrix."""
+    return float(torch.linalg.svdvals(torch.as_tensor(M, dtype=torch.float64))[0])
+
+
+def deep_linear_loss_autograd(thetas, Phi):
+    """(F, [∇_{Θ_i} F]) for F = ½‖Θ_L⋯Θ_1 − Φ‖²_F by autograd on the plain product."""
+    ts = [torch.tensor(T, dtype=torch.float64, requires_grad=True) for T in thetas]
+    P = torch.eye(ts[0].shape[0], dtype=torch.float64)
+    for T in ts:
+        P = T @ P
+    F = 0.5 * ((P - torch.as_tensor(Phi, dtype=torch.float64)) ** 2).sum()
+    return float(F.detach()), [g.numpy() for g in torch.autograd.grad(F, ts)]
+
+
+def empirical_q(layers, x, y, perturb=None) -> float:
+    """Q(h) = ½ mean_j ‖h(x_j) − y_j‖² with layers applied one by one; ``perturb = (i, fn)`` adds fn to layer i."""
+    z = x
+    for k, layer in enumerate(layers):
+        out = layer(z)
+        if perturb is not None and perturb[0] == k:
+            out = out + perturb[1](z)
+        z = out
+    return 0.5 * float(((z - y) ** 2).sum(1).mean())
+
+
+def lookup(points: torch.Tensor, values: torch.Tensor):
+    """Δ with Δ(points_j) = values_j (rows matched exactly): a perturbation defined on a sample."""
+    def fn(z):
+        idx = [int(torch.nonzero((points == row).all(1))[0]) for row in z]
+        return values[idx]
+    return fn
+
+
+def jacobian_by_differences(f, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor:
+    """(N, d, d) Jacobians of a batched map by central differences, one coordinate at a time."""
+    cols = []
+    for k in range(x.shape[1]):
+        e = torch.zeros_like(x)
+        e[:, k] = h
+        cols.append((f(x + e) - f(x - e)) / (2 * h))
+    return torch.stack(cols, 2)

@@ -54,7 +54,7 @@ def test_every_preset_has_a_sub_run_count(name):
     preset = get(name)
     for quick in (False, True):
         n = planned_subruns(name, make_config(preset, {}, quick))
-        assert isinstance(n, int) and n >= 1
+        assert isinstance(n, int) and n >= 0  # 0: the preset trains no net (math presets)
 
 
 def test_sub_run_count_of_a_small_zhang_grid():

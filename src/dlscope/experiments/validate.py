@@ -102,17 +102,30 @@ FIELD_RULES: dict[str, Range] = {
     "eval_every_epochs": POSITIVE, "max_epochs_random": POSITIVE, "target_train_acc_random": FRACTION,
     "bound_lr_mean": POSITIVE, "bound_batch": COUNT, "sigma_init": POSITIVE, "mc_batch": COUNT,
     "delta_mc": Range(0, 1, open_lo=True, open_hi=True),
+    # depth and near-identity presets (math at paper scale: sizes capped against hours by mistake)
+    "dim": Range(2, 512, integer=True), "ms": Range(1, 4096, integer=True), "condition": Range(1),
+    "negative_eigenvalue": Range(hi=0, open_hi=True), "rotation_angle": Range(-math.pi / 2, math.pi / 2, True, True),
+    "rotation_angles": Range(0, math.pi), "sig_dim": Range(1, 64, integer=True),
+    "sig_depth": Range(1, MAX_DEPTH, integer=True), "sig_width": Range(1, 4096, integer=True),
+    "sig_points": Range(1, 10 ** 6, integer=True), "teacher_scale": POSITIVE, "start_scale": NONNEG,
+    "target_scale": POSITIVE, "eps": POSITIVE, "max_slope": POSITIVE, "suboptimal_loss": POSITIVE,
+    "nontrivial": POSITIVE, "radius": POSITIVE, "geometric": Range(), "slope_low": Range(), "slope_high": Range(),
+    "n_points": Range(2, 10 ** 7, integer=True), "n_pairs": Range(2, 10 ** 7, integer=True),
+    "n_check": Range(2, 10 ** 7, integer=True), "n_regression": Range(2, 10 ** 6, integer=True),
+    "profile_m": Range(1, 4096, integer=True), "n_random": Range(1, 10 ** 4, integer=True),
+    "gd_targets": Range(1, 10 ** 4, integer=True), "gap_points": Range(1, 10 ** 5, integer=True),
+    "gap_iters": Range(1, 10 ** 4, integer=True),
     "seeds": Range(0, MAX_SEED, integer=True),
 }
 SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
     ("_steps", COUNT), ("_examples", COUNT), ("_samples", COUNT), ("_lr", POSITIVE), ("_tol", POSITIVE),
     ("_eps", POSITIVE), ("_z", POSITIVE), ("_fraction", FRACTION), ("_acc", FRACTION))
 CHOICES: dict[str, tuple] = {"data": NAMES, "model": tuple(models.MODELS), "activation": tuple(ACTIVATIONS),
-                             "norm": ("batch", "none"),
+                             "norm": ("batch", "none"), "norms": ("batch", "none"),
                              "critical_method": ("newton-mr", "levenberg-marquardt", "adam"),
                              "schedule": ("constant", "step", "exponential", "multistep", "cosine")}
 # checked by the preset's own __post_init__ right after check_config (vocabularies of that preset)
-PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective"})
+PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective", "maps"})
 _SPECIAL = frozenset({"device", "data_root"})
 
 

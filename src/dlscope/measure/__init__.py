@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
-``bounds``, ``flatness`` ← ``correlation``, ``pacbayes``; ``norms`` ← ``spectra``):
+``bounds``, ``flatness`` ← ``correlation``, ``pacbayes``; ``norms`` ← ``spectra``, ``depth``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -33,6 +33,8 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``pacbayes``   Bernoulli kl and its inverse; KL of diagonal Gaussians; the Monte-Carlo and
                PAC-Bayes-kl bounds, the prior-variance grid; the optimized certificate of
                Dziugaite & Roy 2017 (data-free or data-dependent prior, Pérez-Ortiz et al. 2021)
+``depth``      ‖h_i − Id‖_L of residual blocks: a data-based lower bound (power iteration on
+               the Jacobian) and a product-of-operator-norms upper bound
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -54,6 +56,7 @@ from .curvature.lanczos import bottom_eigenvalues, extreme_eigenvalues, top_eige
 from .curvature.operator import ggn, hessian
 from .curvature.probes import edge_of_stability, gradient_noise
 from .curvature.trace import trace
+from .depth.identity_gap import identity_gap, residual_blocks
 from .flatness.keskar2017 import keskar_sharpness
 from .flatness.pacbayes import pacbayes_mag_sigma, pacbayes_sigma
 from .flatness.sharpness import adaptive_sharpness, average_sharpness, sharpness_summary
@@ -118,4 +121,6 @@ __all__ = [
     # pacbayes
     "kl_bernoulli", "kl_inverse", "gaussian_kl", "mc_error_bound", "pacbayes_kl_bound", "prior_variance", "grid_cost",
     "best_grid_point", "bounded_cross_entropy", "cross_entropy_bits", "pacbayes_bound", "PACBAYES_OBJECTIVES",
+    # depth
+    "identity_gap", "residual_blocks",
 ]

@@ -11,13 +11,14 @@ from .linear import DeepLinear
 from .mlp import MLP
 from .ntk_mlp import NTKMLP
 from .resnet import ResNet
+from .sigmoid_resnet import SigmoidResNet
 
 __all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
-           "ResNet", "DeepLinear", "model_kwargs"]
+           "ResNet", "DeepLinear", "SigmoidResNet", "NTKMLP", "model_kwargs"]
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,
-          "resnet": ResNet, "deep-linear": DeepLinear}
-MODELS["ntk-mlp"] = NTKMLP  # issue 18: NTK parameterization, output scale α
+          "resnet": ResNet, "deep-linear": DeepLinear, "sigmoid-resnet": SigmoidResNet,
+          "ntk-mlp": NTKMLP}  # NTK parameterization, output scale α
 
 
 def model_kwargs(name: str) -> dict:
