@@ -7,15 +7,19 @@ from torch import nn
 
 from .base import DLModel
 from .cnn import CNN, Conv1dNet, InceptionSmall
+from .inception_nobn import InceptionSmallNoBN
 from .linear import DeepLinear
 from .mlp import MLP
+from .random_features import RandomFeatures
 from .resnet import ResNet
 
 __all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
-           "ResNet", "DeepLinear", "model_kwargs"]
+           "ResNet", "DeepLinear", "model_kwargs", "InceptionSmallNoBN", "RandomFeatures"]
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,
           "resnet": ResNet, "deep-linear": DeepLinear}
+MODELS["inception-small-nobn"] = InceptionSmallNoBN  # Zhang et al. 2017 Table 1 (issue 9)
+MODELS["random-features"] = RandomFeatures  # Belkin et al. 2019 (issue 9)
 
 
 def model_kwargs(name: str) -> dict:
