@@ -4,6 +4,12 @@ Figure 3 "exactly the same ... except with all the batch normalization layers re
 Every BatchNorm layer of :class:`~dlscope.models.InceptionSmall` is replaced by its affine part
 alone, y = γ ⊙ x + β per channel (γ = 1, β = 0 at initialization, no normalization, no running
 statistics). The parameter count is therefore the BN net's (Table 1 lists 1,649,402 for both).
+
+Without normalization the depth matters at initialization: PyTorch's default convolution init
+(variance 1/(3 fan_in)) shrinks the signal by ≈ √6 per conv–ReLU layer, and through the eleven layers
+of this net the logits start ≈ 10⁻⁴ of their BN values and SGD does not move (measured on MNIST-1D:
+chance accuracy after 450 steps at lr 0.01). The convolutions are therefore He-initialized
+(variance 2/fan_in, He et al. 2015), which keeps the signal's scale from layer to layer.
 """
 from __future__ import annotations
 
@@ -41,3 +47,6 @@ class InceptionSmallNoBN(InceptionSmall):
         super().__init__(input_shape, num_classes, width=width)
         self.spec = dict(width=width, batchnorm=False)
         _strip_batchnorm(self)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
