@@ -92,6 +92,7 @@ class Config:
     # claim tolerances
     few_points: float = 0.10           # "a few points": |regularized − unregularized| test accuracy bound
     generalizes_margin: float = 0.2    # unregularized test accuracy − chance must exceed this
+    random_fit_acc: float = 0.95       # random labels count as fitted "extremely well if not perfectly" (Table 2)
     seeds: tuple[int, ...] = (0, 1)
     device: str = "cpu"
 
@@ -133,8 +134,8 @@ CLAIMS = declare(
                         "|mean acc(Inception) − acc(w/o BN)| ≤ few_points, both fit"),
     random_fit=ClaimSpec("regularizers do not prevent fitting random labels (weight decay: Inception and MLPs; "
                          "dropout) — AlexNet with weight decay is the paper's exception", "Zhang et al. 2017, §3 "
-                         "and Table 2", "every random-label run reaches target_train_acc, AlexNet + weight decay "
-                         "reported apart"),
+                         "and Table 2 ('extremely well if not perfectly')", "every random-label run reaches train "
+                         "accuracy ≥ random_fit_acc, AlexNet + weight decay reported apart"),
     dropout=ClaimSpec("why is dropout enough? — it is not what makes the net generalize: dropout changes the "
                       "generalization gap by a few points at most", "seed 004, question (ii); Zhang et al. 2017, §3",
                       "|mean gap(top rate) − gap(0)| ≤ few_points (gap = train − test accuracy)"),
@@ -235,9 +236,10 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
     rest = [r for r in rnd if r not in exc]
     claims.append(CLAIMS["random_fit"].judge({
         "runs": len(rest), "lowest train accuracy": round(min(r["train_acc"] for r in rest), 4),
-        "not fitted": [f"{r['arch']} wd={r['weight_decay']} dropout={r['dropout']:g} seed {r['seed']}" for r in rest
-                       if not r["fitted"]],
-        "AlexNet + weight decay (paper: fails)": [round(r["train_acc"], 4) for r in exc]}, all(r["fitted"] for r in rest)))
+        "below random_fit_acc": [f"{r['arch']} wd={r['weight_decay']} dropout={r['dropout']:g} seed {r['seed']}"
+                                 for r in rest if r["train_acc"] < cfg.random_fit_acc],
+        "AlexNet + weight decay (paper: fails)": [round(r["train_acc"], 4) for r in exc]},
+        all(r["train_acc"] >= cfg.random_fit_acc for r in rest)))
     top = max(cfg.dropout_rates)
     gap = {p: [_sel(rows, arch=cfg.dropout_arch, labels="true", crop=False, weight_decay=False, dropout=p,
                     seed=s)[0]["gap"] for s in cfg.seeds] for p in cfg.dropout_rates}

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from . import subplots
 
@@ -12,14 +14,15 @@ def _column(r) -> str:
     if r["labels"] == "random":
         extra = "+wd" if r["weight_decay"] else (f"+drop{r['dropout']:g}" if r["dropout"] else "")
         return "random" + extra
-    return ("crop" if r["crop"] else "—") + ("+wd" if r["weight_decay"] else "")
+    return {(True, True): "crop+wd", (True, False): "crop", (False, True): "wd", (False, False): "none"}[
+        (r["crop"], r["weight_decay"])]
 
 
 def table1_figure(rows: list, archs, chance: float):
     """Grouped bars: per net, the test accuracy of each (crop, weight decay) column and of random labels
     (mean ± sd over seeds), train accuracy as dots, the paper's test accuracy as crosses when present."""
     fig, ax = subplots(1, 1, figsize=(14, 4.8))
-    order = ["crop+wd", "crop", "—+wd", "—", "random", "random+wd"]
+    order = ["crop+wd", "crop", "wd", "none", "random", "random+wd"]
     x0 = 0
     ticks, labels = [], []
     for a in archs:
@@ -40,13 +43,14 @@ def table1_figure(rows: list, archs, chance: float):
         ax.text(x0 + (len(cols) - 1) / 2, 1.04, a, ha="center", fontsize=9, weight="bold")
         x0 += len(cols) + 1
     ax.axhline(chance, color="gray", ls="--", lw=1)
-    ax.set_xticks(ticks, labels, rotation=45, fontsize=8)
+    ax.set_xticks(ticks, labels, rotation=30, fontsize=8)
     ax.set(ylim=(0, 1.1), ylabel="accuracy (bars: test, dots: train)")
-    ax.bar([], [], color="C0", label="true labels, test")
-    ax.bar([], [], color="C3", label="random labels, test")
-    ax.plot([], [], "k.", label="train accuracy (each seed)")
-    ax.plot([], [], "kx", label="paper, test (CIFAR-10)")
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(handles=[Patch(color="C0", alpha=0.8, label="true labels: test accuracy (mean ± sd)"),
+                       Patch(color="C3", alpha=0.8, label="random labels: test accuracy"),
+                       Line2D([], [], ls="", marker=".", color="k", label="train accuracy (each seed)"),
+                       Line2D([], [], ls="", marker="x", color="k", label="the paper's test accuracy (CIFAR-10)"),
+                       Line2D([], [], ls="--", color="gray", label="chance")],
+              fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=5)
     return fig
 
 
