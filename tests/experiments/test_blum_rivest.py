@@ -43,7 +43,7 @@ def test_claims_follow_from_the_table(quick):
 
 
 def test_the_phenomenon(quick):
-    # Measured on this CPU: 4/8 runs fail at width 2 (20 seeds: 10/20), 8/8 succeed at width 16; failing
+    # Measured on this CPU: 4/8 runs fail at width 2 (default, 20 seeds: 11/20), 8/8 succeed at width 16; failing
     # runs end with coherence 0.013–0.041 (0.008–0.016 after minimization) vs 0.12–0.24 at initialization.
     _, s = quick
     rows = s["table"]

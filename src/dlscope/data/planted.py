@@ -11,7 +11,8 @@
   zero training error.
 * ``planted-teacher`` — a noisy teacher for the risk decomposition: a seeded two-layer ReLU
   net T(x) = W₂ relu(W₁x + b₁) of width ``width`` whose softmax p*(y | x) = softmax(T(x)) is the
-  conditional law of the labels, x ~ N(0, I_d) (the output bias centres the logits). The Bayes predictor g* is the teacher itself;
+  conditional law of the labels, x ~ N(0, I_d) (the output bias centres the logits). The Bayes
+  predictor g* is the teacher itself;
   :func:`teacher_probs` evaluates p* at any x, so population risks can be computed exactly over
   the label noise (see ``experiments/risk_decomposition.py``).
 

@@ -236,7 +236,8 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
            for p in cfg.noise_levels}
     rf = {k: curve(rows, "rf", "features", k) for k in ("test_mse", "test_error", "train_mse")}
     threshold = widths[first] if first is not None else None
-    figs = [save(double_descent_figure(mlp, threshold, NOTEBOOK_NOISY, ds.num_classes), out / "figures" / "double_descent.png"),
+    figs = [save(double_descent_figure(mlp, threshold, NOTEBOOK_NOISY, ds.num_classes),
+                 out / "figures" / "double_descent.png"),
             save(random_features_figure(rf, n), out / "figures" / "random_features.png")]
     return preset_result(ds, claims, rows, figs, out, captions={
         "figures/double_descent.png": f"Test (solid) and training (dashed) error of MLP 40-h-h-10 on {ds.name} vs "

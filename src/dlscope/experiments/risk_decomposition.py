@@ -139,7 +139,8 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
         for w in cfg.widths:
             mk = {"widths": (w,)}
             opt = [train_model(out, f"pop_w{w}_seed{seed}_r{r}", big, "mlp", mk,
-                               recipe(cfg, seed=seed + 1000 * r, kind="population"), progress) for r in range(cfg.restarts)]
+                               recipe(cfg, seed=seed + 1000 * r, kind="population"), progress)
+                   for r in range(cfg.restarts)]
             h_opt = min(opt, key=lambda t: t.result.final["train_loss"]).net
             for n in cfg.sizes:
                 ds = Dataset("planted-teacher", x[:n], y[:n], xt, yt, 3, {"teacher_seed": cfg.teacher_seed,
@@ -155,7 +156,8 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
 
 def _row(w, n, seed, h_hat, h_erm, h_opt, params, pop, bayes, fits) -> dict:
     r = {name: population_risk(net, params, pop[0]) for name, net in (("hat", h_hat), ("erm", h_erm), ("opt", h_opt))}
-    terms = {"approximation": r["opt"] - bayes[0], "estimation": r["erm"] - r["opt"], "optimization": r["hat"] - r["erm"]}
+    terms = {"approximation": r["opt"] - bayes[0], "estimation": r["erm"] - r["opt"],
+             "optimization": r["hat"] - r["erm"]}
     direct = population_risk(h_hat, params, pop[1]) - bayes[1]
     total = sum(terms.values())
     m = len(pop[0])

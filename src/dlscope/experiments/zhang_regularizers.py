@@ -122,7 +122,8 @@ QUICK = dict(n_train=200, n_test=500, architectures=("inception", "mlp-1x512"), 
 
 CLAIMS = declare(
     fit=ClaimSpec("every net fits the true training labels with and without each regularizer",
-                  "Zhang et al. 2017, Table 1 (train accuracy 99.8–100 %)", "every true-label run reaches target_train_acc"),
+                  "Zhang et al. 2017, Table 1 (train accuracy 99.8–100 %)",
+                  "every true-label run reaches target_train_acc"),
     generalizes=ClaimSpec("with every regularizer off, every net still generalizes", "Zhang et al. 2017, Table 1 "
                           "(no crop, no weight decay: 50.5–85.8 % vs 10 % chance)", "per net: mean test accuracy − "
                           "chance ≥ generalizes_margin, beyond 2 se over seeds"),
@@ -183,12 +184,14 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
         rnd = D.corrupt(ds, "random_labels", fraction=1.0, seed=seed)
         for arch, labels, crop, wd, p in jobs(cfg):
             model, kw = arch_kwargs(cfg, arch, p)
-            name = f"{arch}_{labels}{'_crop' if crop else ''}{'_wd' if wd else ''}{f'_drop{p:g}' if p else ''}_seed{seed}"
+            tag = f"{'_crop' if crop else ''}{'_wd' if wd else ''}{f'_drop{p:g}' if p else ''}"
+            name = f"{arch}_{labels}{tag}_seed{seed}"
             res = train_model(out, name, rnd if labels == "random" else ds, model, kw,
                               recipe(cfg, seed=seed, arch=arch, weight_decay=wd, augment=crop), progress).result
             rows.append({"arch": arch, "labels": labels, "crop": crop, "weight_decay": wd, "dropout": p, "seed": seed,
                          "fitted": res.steps_to_fit is not None, "epochs": res.final.get("epoch"),
-                         "diverged": res.diverged, "train_acc": res.final["train_acc"], "test_acc": res.final["test_acc"],
+                         "diverged": res.diverged, "train_acc": res.final["train_acc"],
+                         "test_acc": res.final["test_acc"],
                          "gap": res.final["train_acc"] - res.final["test_acc"],
                          "paper_test_acc": PAPER.get((arch, labels, crop, wd)) if cfg.data == "cifar10" and not p
                          else None})
@@ -215,7 +218,8 @@ def _report(cfg: Config, ds, rows: list, out: Path) -> dict:
         d = difference(base, [chance] * len(base))
         gen[a] = {"test acc − chance": d["diff"], "se": d["se"]}
         gen_ok = gen_ok and (None if d["se"] is None else d["diff"] >= cfg.generalizes_margin and d["significant"])
-        cols = {(r["crop"], r["weight_decay"]) for r in _sel(rows, arch=a, labels="true", dropout=0.0)} - {(False, False)}
+        cols = {(r["crop"], r["weight_decay"]) for r in _sel(rows, arch=a, labels="true", dropout=0.0)}
+        cols -= {(False, False)}
         best = max((_acc(rows, cfg.seeds, arch=a, labels="true", crop=c, weight_decay=w, dropout=0.0) for c, w in cols),
                    key=np.mean)
         nec[a] = difference(best, base)
