@@ -49,8 +49,9 @@ def test_unit_distances_by_hand():
     init = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     d = unit_distances(net, init)
-    rows = [torch.cat([net[0].weight[i] - init[0].weight[i], (net[0].bias[i] - init[0].bias[i])[None]]).norm()
-            for i in range(4)]
+    w, b, w0, b0 = (t.detach() for t in (net[0].weight, net[0].bias, init[0].weight, init[0].bias))
+    rows = [torch.cat([w[i] - w0[i], (b[i] - b0[i])[None]]).norm() for i in range(4)]
     assert d["unit_distance"] == pytest.approx(float(sum(rows) / 4), rel=1e-6)
     assert d["unit_distance_max"] == pytest.approx(float(max(rows)), rel=1e-6)
-    assert d["outgoing_norm"] == pytest.approx(float(sum(net[2].weight[:, i].norm() for i in range(4)) / 4), rel=1e-6)
+    v = net[2].weight.detach()
+    assert d["outgoing_norm"] == pytest.approx(float(sum(v[:, i].norm() for i in range(4)) / 4), rel=1e-6)
