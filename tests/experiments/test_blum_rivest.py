@@ -39,7 +39,10 @@ def test_claims_follow_from_the_table(quick):
     assert len(ex) == min(3, n - ok[2]) and all(r["width"] == 2 and not r["success"] for r in ex)
     v = torch.tensor([r["coherence_critical"] for r in ex], dtype=torch.float64)
     bound = float(v.mean() + 2 * v.std() / len(v) ** 0.5)
-    assert claim(s, "critical")["held"] == (all(r["train_error_critical"] > 0 for r in ex) and bound <= 0.05)
+    moved = max(abs(r["loss_critical"] - r["loss_end"]) / r["loss_end"] for r in ex)
+    assert claim(s, "critical")["held"] == (all(r["train_error_critical"] > 0 for r in ex) and bound <= 0.05
+                                            and moved <= 0.02)
+    assert len(set(s["data_hash_by_seed"].values())) == 8  # one teacher and sample per seed
 
 
 def test_the_phenomenon(quick):
