@@ -52,7 +52,7 @@ def test_the_phenomenon(quick):
     assert sum(r["success"] for r in rows if r["width"] == 16) >= 7
     for r in (r for r in rows if "coherence_critical" in r):
         assert r["train_error_critical"] > 0.02 and r["coherence_critical"] < 0.05 < r["coherence_init"]
-        # the end point was already there: quick ≤ 0.2 %, default ≤ 2.5 % of the loss; asserted < 5 %
+        # the end point was already there: quick ≤ 0.3 %, default ≤ 2.5 % of the loss; asserted < 5 %
         assert abs(r["loss_critical"] - r["loss_end"]) < 0.05 * r["loss_end"]
 
 
