@@ -8,9 +8,9 @@ from . import subplots
 __all__ = ["width_figure"]
 
 LABELS = {"log_spectral_complexity_over_margin": "spectral complexity / margin (Bartlett 2017)",
-          "log_prod_of_fro_over_margin": "∏‖W‖²_F / margin² (Neyshabur 2015)",
+          "log_prod_of_fro_over_margin": "∏ ‖W‖²(Frobenius) / margin² (Neyshabur 2015)",
           "unit_distance": "mean unit distance ‖uᵢ − uᵢ⁰‖",
-          "frobenius_distance": "Σ‖W − W⁰‖²_F", "outgoing_norm": "mean outgoing norm ‖vᵢ‖"}
+          "frobenius_distance": "Σ ‖W − W⁰‖²(Frobenius)", "outgoing_norm": "mean outgoing norm ‖vᵢ‖"}
 
 
 def _stats(rows, widths, col):
@@ -28,6 +28,8 @@ def width_figure(rows: list, widths, fitted, columns):
         ax.plot(widths, m, ls, color=c, marker="o", ms=3, label=col.replace("_", " "))
         ax.fill_between(widths, m - s, m + s, color=c, alpha=0.2, lw=0)
     ax.set(xscale="log", xlabel="hidden units h", ylabel="classification error", title="(a) error vs width")
+    if len(fitted) < len(widths):
+        ax.fill_between([], [], color="gray", alpha=0.12, label="did not reach the target loss")
     ax.legend(fontsize=8)
     ax = axes[1]
     ref = widths.index(fitted[0]) if fitted else 0
