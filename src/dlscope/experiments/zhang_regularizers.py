@@ -117,7 +117,7 @@ class Config:
 # --quick: the Inception with BN and MLP 1×512 only (the Inception w/o BN trains slowly: the batchnorm
 # claim is then not evaluable), random labels without regularizers only.
 QUICK = dict(n_train=200, n_test=500, architectures=("inception", "mlp-1x512"), inception_width=0.0625,
-             dropout_arch="mlp-1x512", dropout_rates=(0.0, 0.5), random_with_regularizers=False, max_epochs=150,
+             dropout_arch="mlp-1x512", dropout_rates=(0.0, 0.5), random_with_regularizers=False, max_epochs=250,
              eval_every_epochs=5, seeds=(0, 1))
 
 CLAIMS = declare(
