@@ -395,3 +395,40 @@ def jacobian_by_differences(f, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor
         e[:, k] = h
         cols.append((f(x + e) - f(x - e)) / (2 * h))
     return torch.stack(cols, 2)
+# --- issue 9 (over-parameterization presets): binomial intervals, exact tests, τ_b, min-norm least squares ---
+
+def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of k successes in n trials, from scipy's binomtest."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def fisher_greater(a: int, b: int, c: int, d: int) -> float:
+    """One-sided Fisher exact p-value of the 2×2 table [[a, b], [c, d]] (row 1 has the larger success
+    odds under the alternative), summing hypergeometric probabilities with math.comb."""
+    row1, col1, n = a + b, a + c, a + b + c + d
+    total = math.comb(n, col1)
+    return sum(math.comb(row1, k) * math.comb(n - row1, col1 - k) for k in range(a, min(row1, col1) + 1)) / total
+
+
+def kendall_tau_b_pairs(a, b) -> float:
+    """τ_b by an explicit loop over pairs: (concordant − discordant) / √((n0 − ties_a)(n0 − ties_b))."""
+    n, s, ta, tb = len(a), 0, 0, 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            da, db = a[i] - a[j], b[i] - b[j]
+            ta += da == 0
+            tb += db == 0
+            s += (da * db > 0) - (da * db < 0)
+    n0 = n * (n - 1) / 2
+    return s / math.sqrt((n0 - ta) * (n0 - tb))
+
+
+def min_norm_lstsq(features, targets):
+    """Minimum-norm least-squares coefficients by numpy's SVD-based lstsq (float64)."""
+    import numpy as np
+
+    return np.linalg.lstsq(np.asarray(features, dtype=np.float64), np.asarray(targets, dtype=np.float64),
+                           rcond=None)[0]

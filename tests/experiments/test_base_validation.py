@@ -175,7 +175,9 @@ def _oracle_invalid(name: str, key: str, raw: str, typ) -> bool:
         if key == "seeds" and not 0 <= x < 2 ** 63:
             return True
         if key in ("n_train", "n_test", "width", "widths", "depth", "depths", "batch_size", "batch_sizes",
-                   "max_steps", "max_epochs", "eval_every") and x < 1:
+                   "max_steps", "eval_every") and x < 1:
+            return True
+        if key == "max_epochs" and x <= 0:  # a fraction of an epoch is a budget
             return True
     return False
 

@@ -8,7 +8,8 @@
   (:mod:`~dlscope.data.cifar`). Read from ``<root>/<name>/``, each file checked against its
   known shape (:mod:`~dlscope.data.untrusted`); pixels scaled to [0, 1] and standardized per
   channel with the full training set's mean and std.
-* ``gaussian-mixture``, ``teacher`` — synthetic, seeded (see their docstrings).
+* ``gaussian-mixture``, ``teacher`` — synthetic, seeded (see their docstrings); ``blum-rivest``,
+  ``planted-teacher`` — planted teachers whose target is known (:mod:`~dlscope.data.planted`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import cifar
+from . import cifar, planted
 from .dataset import Dataset, stratified_indices
 from .fetch import SOURCES, default_root, verify
 from .idx import IDX_SHAPES, read_idx
@@ -26,7 +27,8 @@ from .untrusted import DataFormatError, MissingDataError
 
 __all__ = ["load", "NAMES", "MissingDataError", "DataFormatError"]
 
-NAMES = ("mnist1d", "mnist", "fashion-mnist", "cifar10", "gaussian-mixture", "teacher")
+NAMES = ("mnist1d", "mnist", "fashion-mnist", "cifar10", "gaussian-mixture", "teacher", "blum-rivest",
+         "planted-teacher")
 
 
 def _need(folder: Path, fname: str, name: str, fmt: str) -> Path:
@@ -162,6 +164,10 @@ def load(name: str, *, root: str | Path | None = None, n_train: int | None = Non
         # one distribution (class means / teacher from ``seed``), two independent samples of it
         xtr, ytr, classes = make(n_train or 2000, seed, seed + 1)
         xte, yte, _ = make(n_test or 1000, seed, seed + 7919)
+    elif name in ("blum-rivest", "planted-teacher"):  # one teacher from seed; train and test inputs drawn apart
+        make = planted.blum_rivest if name == "blum-rivest" else planted.planted_teacher
+        xtr, ytr, classes = make(n_train or 2000, seed)
+        xte, yte, _ = make(n_test or 1000, seed, draw_seed=seed + 7919)
     else:
         xtr, ytr, xte, yte, files = _raw(name, str(root))
         meta.update(root=str(root), files=files)

@@ -115,6 +115,16 @@ FIELD_RULES: dict[str, Range] = {
     "profile_m": Range(1, 4096, integer=True), "n_random": Range(1, 10 ** 4, integer=True),
     "gd_targets": Range(1, 10 ** 4, integer=True), "gap_points": Range(1, 10 ** 5, integer=True),
     "gap_iters": Range(1, 10 ** 4, integer=True),
+    # over-parameterization presets
+    "critical_runs": Range(0, 10 ** 3, integer=True), "wide_success": PROBABILITY, "alpha": FRACTION,
+    "coherence_max": POSITIVE, "noise_levels": UNIT_OPEN, "interpolation_error": UNIT_OPEN,
+    "rf_n_train": Range(1, 10 ** 5, integer=True), "rf_features": Range(1, 10 ** 5, integer=True),
+    "peak_window": Range(0, 100, integer=True), "descent_points": PROBABILITY, "rf_peak_ratio": POSITIVE,
+    "teacher_seed": Range(0, MAX_SEED, integer=True), "sizes": COUNT, "restarts": Range(1, 100, integer=True),
+    "population_n": Range(1, 10 ** 7, integer=True), "population_batch": COUNT, "inception_width": POSITIVE,
+    "alexnet_width": Range(1, 1024, integer=True), "mlp_width": Range(1, 8192, integer=True),
+    "lr_inception": POSITIVE, "amp_bf16": Range(), "channels_last": Range(), "random_with_regularizers": Range(),
+    "dropout_rates": UNIT_OPEN, "few_points": PROBABILITY, "generalizes_margin": PROBABILITY,
     "seeds": Range(0, MAX_SEED, integer=True),
 }
 SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
@@ -125,7 +135,7 @@ CHOICES: dict[str, tuple] = {"data": NAMES, "model": tuple(models.MODELS), "acti
                              "critical_method": ("newton-mr", "levenberg-marquardt", "adam"),
                              "schedule": ("constant", "step", "exponential", "multistep", "cosine")}
 # checked by the preset's own __post_init__ right after check_config (vocabularies of that preset)
-PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective", "maps"})
+PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective", "maps", "dropout_arch", "scale"})
 _SPECIAL = frozenset({"device", "data_root"})
 
 

@@ -7,18 +7,22 @@ from torch import nn
 
 from .base import DLModel
 from .cnn import CNN, Conv1dNet, InceptionSmall
+from .inception_nobn import InceptionSmallNoBN
 from .linear import DeepLinear
 from .mlp import MLP
 from .ntk_mlp import NTKMLP
+from .random_features import RandomFeatures
 from .resnet import ResNet
 from .sigmoid_resnet import SigmoidResNet
 
-__all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
-           "ResNet", "DeepLinear", "SigmoidResNet", "NTKMLP", "model_kwargs"]
+__all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall", "InceptionSmallNoBN",
+           "ResNet", "DeepLinear", "SigmoidResNet", "NTKMLP", "RandomFeatures", "model_kwargs"]
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,
+          "inception-small-nobn": InceptionSmallNoBN,  # Zhang et al. 2017, Table 1
           "resnet": ResNet, "deep-linear": DeepLinear, "sigmoid-resnet": SigmoidResNet,
-          "ntk-mlp": NTKMLP}  # NTK parameterization, output scale α
+          "ntk-mlp": NTKMLP,  # NTK parameterization, output scale α
+          "random-features": RandomFeatures}  # Belkin et al. 2019
 
 
 def model_kwargs(name: str) -> dict:
