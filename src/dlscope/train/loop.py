@@ -26,6 +26,8 @@ from .._io import read_json, write_json
 from .fastpath import TrainStep, config_record
 from .rundir import RunDir, environment
 from .schedules import learning_rate
+from .snapshots import Snapshots
+from .subset import Subset
 
 __all__ = ["fit", "evaluate", "RunResult", "loss_function"]
 
@@ -98,6 +100,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
                           weight_decay=cfg.weight_decay)
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
     steps_per_epoch, max_steps, eval_every = cfg.budget(n)
+    subset = Subset(model, cfg.train_only)  # train_only: checked here, frozen during the steps
+    snapshots = Snapshots.plan(cfg, run_dir, model, max_steps)  # θ_t every snapshot_every steps (size checked)
 
     rd = RunDir(run_dir) if run_dir is not None else None
     full_config = {"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
@@ -131,13 +135,16 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
     model.train()
+    subset.freeze()
+    if snapshots is not None:
+        snapshots.at(step, model)
     while step < max_steps and steps_to_fit is None and not diverged:
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).to(device)
             perm_epoch = epoch
         idx = perm[i * B : (i + 1) * B]
-        lr = learning_rate(cfg, step, steps_per_epoch)
+        lr = learning_rate(cfg, step, steps_per_epoch, metrics)
         for group in opt.param_groups:
             group["lr"] = lr
         # dropout noise of this step; the device's generator only (torch.manual_seed seeds every
@@ -154,6 +161,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
         batch_loss_sum += loss.detach().float()
         batch_count += 1
         step += 1
+        if snapshots is not None:
+            snapshots.at(step, model)
         if progress is not None:
             progress(step, max_steps)
 
@@ -176,6 +185,9 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
                 save_checkpoint(rd.checkpoint, model, opt, step)
             model.train()
 
+    subset.restore()
+    if snapshots is not None:
+        snapshots.at(step, model, last=True)
     final = dict(metrics[-1]) if metrics else {}
     wall = time.perf_counter() - t0
     _plain_layout(model)
