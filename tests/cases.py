@@ -155,3 +155,14 @@ def biased_mlp(seed=0, widths=(3, 5, 4, 3)) -> Case:
                 m.bias.normal_(0, 0.5, generator=g)
     x = torch.randn(40, widths[0], generator=g, dtype=torch.float64)
     return Case("biased_mlp", model, F.cross_entropy, x, torch.randint(0, widths[-1], (40,), generator=g))
+
+
+# --- issue 11 (sgd helper): a loss that is exactly quadratic in θ --------------------------------
+
+def linear_regression(seed=0) -> Case:
+    """A linear model with the squared loss: L(θ) is a quadratic, so E_u L(θ + u) = L(θ) + ½ E[uᵀHu]."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 3)).double()
+    x = torch.randn(20, 4, generator=g, dtype=torch.float64)
+    return Case("linear_regression", model, F.mse_loss, x, torch.randn(20, 3, generator=g, dtype=torch.float64))

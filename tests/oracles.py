@@ -163,3 +163,33 @@ def pgdl_conditional_mi(rows, measure, axes, gap="gap") -> float:
             h_sum += h2(row)
         best = min(best, mi_sum / h_sum if h_sum > 1e-12 else 0.0)
     return best
+
+
+# --- issue 11 (sgd helper): per-example gradients, the mini-batch noise covariance by enumeration ----
+
+def per_example_gradients(case) -> torch.Tensor:
+    """N × p: the gradient of each example's loss, one autograd call per example (float64)."""
+    flat = case.flat().detach()
+    rows = []
+    for i in range(len(case.y)):
+        f = flat.clone().requires_grad_(True)
+        out = case.outputs(f)
+        (g,) = torch.autograd.grad(case.loss_fn(out[i:i + 1], case.y[i:i + 1]), f)
+        rows.append(g)
+    return torch.stack(rows)
+
+
+def minibatch_covariance_by_enumeration(case, batch_size: int) -> torch.Tensor:
+    """Cov[ĝ_S] over every subset S of ``batch_size`` examples (uniform, without replacement), each
+    ĝ_S the mean of its per-example gradients: the definition of Σ_B, no finite-population formula."""
+    G = per_example_gradients(case)
+    mean = G.mean(0)
+    subsets = list(itertools.combinations(range(len(case.y)), batch_size))
+    dev = torch.stack([G[list(s)].mean(0) - mean for s in subsets])
+    return dev.T @ dev / len(subsets)
+
+
+def top_subspace(A: torch.Tensor, k: int) -> torch.Tensor:
+    """The top-k eigenvectors (columns) of a dense symmetric matrix."""
+    w, V = torch.linalg.eigh(A)
+    return V[:, torch.argsort(w, descending=True)[:k]]

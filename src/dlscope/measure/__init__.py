@@ -4,7 +4,7 @@ Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an ite
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
 ``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
-``bounds``, ``flatness`` ← ``correlation``):
+``bounds``, ``flatness`` ← ``correlation``; ``_core`` ← ``curvature`` ← ``noise``):
 
 =============  ==========================================================================
 ``_core``      ``Result``; ``preserved``; the one evaluator (any loss, any error);
@@ -21,6 +21,9 @@ it found it. The families, one subpackage each (imports flow upward only:
 ``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
+``noise``      SGD's mini-batch gradient-noise covariance (matrix-free) and its spectrum, rank,
+               anisotropy and Hessian alignment (Chaudhari & Soatto 2018); one-point convexity along
+               a trajectory and the smoothed loss E_u L(θ + u) (Kleinberg et al. 2018)
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -55,6 +58,10 @@ from .norms.layer_norms import layer_norms
 from .norms.linear_map import linear_map_norm
 from .norms.operator import fold_batchnorm, operator_norm, reshaped_kernel_norm
 from .norms.path_norm import param_count, param_distance, param_norm, path_norm
+# noise (issue 11)
+from .noise.chaudhari2018 import sgd_noise
+from .noise.covariance import NoiseCovariance, noise_covariance
+from .noise.kleinberg2018 import one_point_convexity, smoothed_loss
 
 __all__ = [
     # core
@@ -81,4 +88,6 @@ __all__ = [
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
+    # noise
+    "sgd_noise", "noise_covariance", "NoiseCovariance", "one_point_convexity", "smoothed_loss",
 ]
