@@ -193,3 +193,17 @@ def top_subspace(A: torch.Tensor, k: int) -> torch.Tensor:
     """The top-k eigenvectors (columns) of a dense symmetric matrix."""
     w, V = torch.linalg.eigh(A)
     return V[:, torch.argsort(w, descending=True)[:k]]
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y on log x, by the normal equations written out (no numpy.polyfit)."""
+    lx, ly = [math.log(v) for v in x], [math.log(v) for v in y]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def mean_and_se(values) -> tuple[float, float]:
+    """Mean and standard error (sample sd / √n) written out."""
+    n = len(values)
+    m = sum(values) / n
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n)

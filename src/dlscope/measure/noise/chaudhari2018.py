@@ -53,7 +53,7 @@ def sgd_noise(model: nn.Module, loss_fn: Callable, data, *, batch_size: int, num
         contributions / √rows); extra: ``top_eigenvalues`` (+ residuals), ``trace_per_example`` (tr D,
         per-example estimator only), ``effective_rank``, ``rank_90``, ``max_rank``, their fractions of p
         and of max_rank, ``anisotropy``, ``alignment`` (+ ``alignment_random``, ``hessian_top``),
-        ``spectrum_head`` (the 50 largest eigenvalues), ``mean_gradient_norm_sq``, with ``lr``:
+        ``spectrum_head`` (the 200 largest eigenvalues), ``mean_gradient_norm_sq``, with ``lr``:
         ``temperature`` and ``noise_scale``.
     """
     op = noise_covariance(model, loss_fn, data, batch_size=batch_size, num_batches=num_batches, per_sample=per_sample,
@@ -73,7 +73,7 @@ def sgd_noise(model: nn.Module, loss_fn: Callable, data, *, batch_size: int, num
              "effective_rank_fraction": reff / p, "effective_rank_fraction_of_max": reff / max(max_rank, 1),
              "rank_90_fraction": r90 / p, "rank_90_fraction_of_max": r90 / max(max_rank, 1),
              "anisotropy": (top.value[0] * p / tr) if tr > 0 else math.nan, "trace_sq": tr2,
-             "spectrum_head": spec[:50].tolist(), "mean_gradient_norm_sq": float(op.gradient.double() @ op.gradient.double())}
+             "spectrum_head": spec[:200].tolist(), "mean_gradient_norm_sq": float(op.gradient.double() @ op.gradient.double())}
     if op.settings["estimator"] == "per_sample":
         N, B = op.settings["num_examples"], batch_size
         extra["trace_per_example"] = tr * B * (N - 1) / (N - B) if N > B else math.nan
