@@ -21,7 +21,7 @@ def trajectory_figure(points: list, first_epoch_step: int):
         ax.axvline(first_epoch_step, color="gray", ls=":", label="end of epoch 1")
         ax.legend()
     axes[0].set(xlabel="SGD step t", ylabel="cos(−∇L(θ_t), θ_T − θ_t)", title="one-point convexity towards θ_T")
-    axes[1].set(xlabel="SGD step t", ylabel="κ_t = dᵀH(θ_t)d / ‖d‖²,  d = θ_T − θ_t", yscale="symlog",
+    axes[1].set(xlabel="SGD step t", ylabel="κ_t = dᵀH(θ_t)d / ‖d‖²,  d = θ_T − θ_t",
                 title="curvature along the direction to θ_T")
     return fig
 
