@@ -74,7 +74,7 @@ class Config:
     grid_lrs: tuple[float, ...] = (0.02, 0.05, 0.1)   # the (η, B) grid: every η with batch_size, and …
     grid_batches: tuple[int, ...] = (16, 256)         # … every B with lr
     grid_target_loss: float = 1.0     # every grid net trained to this training cross-entropy …
-    grid_epochs: float = 300.0        # … within this budget (B = 256 at η = 0.05 needs ≈ 150)
+    grid_epochs: float = 300.0        # … within this budget (100 left B = 256, η = 0.05 at loss 1.17)
     noise_batches: int = 200          # sampled mini-batches for η·tr Σ̂_B at the end of each grid net
     late_fraction: float = 0.25       # the late phase: the last quarter of the main run's snapshots
     # claim tolerances
