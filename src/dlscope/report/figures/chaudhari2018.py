@@ -41,7 +41,8 @@ def noise_figure(spectra: list, grid: list, msd: list, num_params: int):
     ax.set(xscale="log", yscale="log", xlabel="lag τ (steps)", ylabel="⟨‖θ(t+τ) − θ(t)‖²⟩ (late phase)",
            title="(c) displacement vs Brownian (dotted, slope 1)")
     ax.legend()
-    for ax, ticks in ((axes[1], x), (axes[2], msd[0]["lags"] if msd else [])):
+    lags = msd[0]["lags"] if msd else []
+    for ax, ticks in ((axes[1], x), (axes[2], lags[:: max(1, len(lags) // 5)])):
         ax.set_xticks(list(ticks), [f"{t:.2g}" for t in ticks], rotation=45)
         ax.xaxis.set_minor_formatter(NullFormatter())
     return fig
