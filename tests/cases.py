@@ -212,6 +212,7 @@ def jacobian_heavy(seed: int = 0):
     model = nn.Sequential(nn.Linear(20, 600), nn.ReLU(), nn.Linear(600, 10))
     return model, torch.randn(16, 20, generator=torch.Generator().manual_seed(seed))
 
+
 # --- issue 10: PAC-Bayes certificates ------------------------------------------------------------
 
 def linear_binary(seed=0, n=64) -> Case:
@@ -261,3 +262,14 @@ class LinearResidual(nn.Module):
 
     def forward(self, x):
         return x + self.branch(x)
+
+
+# --- issue 11 (sgd helper): a loss that is exactly quadratic in θ --------------------------------
+
+def linear_regression(seed=0) -> Case:
+    """A linear model with the squared loss: L(θ) is a quadratic, so E_u L(θ + u) = L(θ) + ½ E[uᵀHu]."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 3)).double()
+    x = torch.randn(20, 4, generator=g, dtype=torch.float64)
+    return Case("linear_regression", model, F.mse_loss, x, torch.randn(20, 3, generator=g, dtype=torch.float64))

@@ -82,7 +82,6 @@ def spearman_rho(a, b) -> float:
     return cov / (va * vb)
 
 
-
 # --- issue 14 (bounds helper): augmented chains, bias paths, the PGDL conditional MI -------------
 
 def augmented_matrices(weights, offsets) -> list:
@@ -302,6 +301,7 @@ def kernel_gd_loop(K, Kx, Y, eta: float, steps: int):
         c = c - eta * (K @ c - Y)
     return Kx @ c, K @ c
 
+
 # --- issue 10: PAC-Bayes certificates (measure.pacbayes) -------------------------------------------
 
 def kl_inverse_grid(q: float, c: float, points: int = 2_000_001) -> tuple[float, float]:
@@ -351,6 +351,8 @@ def linear_snn_error(weight, bias, weight_std, bias_std, x, y) -> float:
         s2 += bias_std[o] ** 2 + bias_std[yi] ** 2
         total += stats.norm.cdf(m / math.sqrt(s2))
     return total / len(y)
+
+
 # --- issue 8 (depth and near-identities): brute-force references --------------------------------
 
 def spectral_norm(M) -> float:
@@ -395,6 +397,8 @@ def jacobian_by_differences(f, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor
         e[:, k] = h
         cols.append((f(x + e) - f(x - e)) / (2 * h))
     return torch.stack(cols, 2)
+
+
 # --- issue 9 (over-parameterization presets): binomial intervals, exact tests, τ_b, min-norm least squares ---
 
 def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -432,3 +436,47 @@ def min_norm_lstsq(features, targets):
 
     return np.linalg.lstsq(np.asarray(features, dtype=np.float64), np.asarray(targets, dtype=np.float64),
                            rcond=None)[0]
+
+
+# --- issue 11 (sgd helper): per-example gradients, the mini-batch noise covariance by enumeration ----
+
+def per_example_gradients(case) -> torch.Tensor:
+    """N × p: the gradient of each example's loss, one autograd call per example (float64)."""
+    flat = case.flat().detach()
+    rows = []
+    for i in range(len(case.y)):
+        f = flat.clone().requires_grad_(True)
+        out = case.outputs(f)
+        (g,) = torch.autograd.grad(case.loss_fn(out[i:i + 1], case.y[i:i + 1]), f)
+        rows.append(g)
+    return torch.stack(rows)
+
+
+def minibatch_covariance_by_enumeration(case, batch_size: int) -> torch.Tensor:
+    """Cov[ĝ_S] over every subset S of ``batch_size`` examples (uniform, without replacement), each
+    ĝ_S the mean of its per-example gradients: the definition of Σ_B, no finite-population formula."""
+    G = per_example_gradients(case)
+    mean = G.mean(0)
+    subsets = list(itertools.combinations(range(len(case.y)), batch_size))
+    dev = torch.stack([G[list(s)].mean(0) - mean for s in subsets])
+    return dev.T @ dev / len(subsets)
+
+
+def top_subspace(A: torch.Tensor, k: int) -> torch.Tensor:
+    """The top-k eigenvectors (columns) of a dense symmetric matrix."""
+    w, V = torch.linalg.eigh(A)
+    return V[:, torch.argsort(w, descending=True)[:k]]
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y on log x, by the normal equations written out (no numpy.polyfit)."""
+    lx, ly = [math.log(v) for v in x], [math.log(v) for v in y]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def mean_and_se(values) -> tuple[float, float]:
+    """Mean and standard error (sample sd / √n) written out."""
+    n = len(values)
+    m = sum(values) / n
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n)

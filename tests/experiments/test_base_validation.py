@@ -158,7 +158,8 @@ def _oracle_invalid(name: str, key: str, raw: str, typ) -> bool:
             return True
         if key == "device" and s not in ("cpu",):
             return True  # no CUDA in the tests
-        if key == "data" and (s not in NAMES or s in SOURCES):
+        optional_none = type(None) in typing.get_args(typ) and s.lower() in ("", "none", "null")
+        if key == "data" and not optional_none and (s not in NAMES or s in SOURCES):
             return True  # file-backed sets are missing (DLSCOPE_DATA is an empty folder)
         if key == "data_root" and s.lower() not in ("", "none", "null") and not os.path.isdir(s):
             return True

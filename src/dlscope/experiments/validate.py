@@ -36,6 +36,7 @@ from .. import models
 from ..data import NAMES
 from ..models.base import spatial
 from ..models.mlp import ACTIVATIONS
+from ..train.config import SCHEDULES
 
 __all__ = ["check_config", "FIELD_RULES", "SUFFIX_RULES", "CHOICES", "PRESET_CHECKED", "MAX_PARAMETERS",
            "MAX_DEPTH", "estimate_parameters", "INPUT_SHAPES", "rule_for", "size_kwargs"]
@@ -125,6 +126,14 @@ FIELD_RULES: dict[str, Range] = {
     "alexnet_width": Range(1, 1024, integer=True), "mlp_width": Range(1, 8192, integer=True),
     "lr_inception": POSITIVE, "amp_bf16": Range(), "channels_last": Range(), "random_with_regularizers": Range(),
     "dropout_rates": UNIT_OPEN, "few_points": PROBABILITY, "generalizes_margin": PROBABILITY,
+    # SGD-dynamics presets
+    "plateau_factor": Range(1, open_lo=True), "plateau_patience": COUNT, "augment": Range(),
+    "snapshot_every": COUNT, "noise_at": FRACTION, "k": Range(1, 10 ** 3, integer=True), "grid_lrs": POSITIVE,
+    "grid_batches": COUNT, "grid_target_loss": POSITIVE, "grid_epochs": POSITIVE,
+    "noise_batches": Range(2, 10 ** 5, integer=True), "min_rank_room": FRACTION, "min_anisotropy": POSITIVE,
+    "band": Range(0, 1, open_lo=True, open_hi=True), "toy_sigma": POSITIVE, "toy_time": POSITIVE,
+    "toy_lrs": POSITIVE, "toy_batches": COUNT, "toy_chains": Range(1, 10 ** 5, integer=True), "ratio": POSITIVE,
+    "search_factor": Range(1, 100, integer=True), "ggn_share_min": PROBABILITY,
     "seeds": Range(0, MAX_SEED, integer=True),
 }
 SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
@@ -133,7 +142,7 @@ SUFFIX_RULES: tuple[tuple[str, Range], ...] = (
 CHOICES: dict[str, tuple] = {"data": NAMES, "model": tuple(models.MODELS), "activation": tuple(ACTIVATIONS),
                              "norm": ("batch", "none"), "norms": ("batch", "none"),
                              "critical_method": ("newton-mr", "levenberg-marquardt", "adam"),
-                             "schedule": ("constant", "step", "exponential", "multistep", "cosine")}
+                             "schedule": SCHEDULES}
 # checked by the preset's own __post_init__ right after check_config (vocabularies of that preset)
 PRESET_CHECKED = frozenset({"variants", "architectures", "measures", "max_cost", "random_labels", "objective", "maps", "dropout_arch", "scale"})
 _SPECIAL = frozenset({"device", "data_root"})

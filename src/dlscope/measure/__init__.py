@@ -3,7 +3,7 @@
 Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an iterable of ``(x, y)``
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
-``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
+``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``, ``noise``;
 ``bounds``, ``flatness`` ← ``correlation``, ``pacbayes``; ``norms`` ← ``spectra``, ``depth``):
 
 =============  ==========================================================================
@@ -35,6 +35,9 @@ it found it. The families, one subpackage each (imports flow upward only:
                Dziugaite & Roy 2017 (data-free or data-dependent prior, Pérez-Ortiz et al. 2021)
 ``depth``      ‖h_i − Id‖_L of residual blocks: a data-based lower bound (power iteration on
                the Jacobian) and a product-of-operator-norms upper bound
+``noise``      SGD's mini-batch gradient-noise covariance (matrix-free) and its spectrum, rank,
+               anisotropy and Hessian alignment (Chaudhari & Soatto 2018); one-point convexity along
+               a trajectory and the smoothed loss E_u L(θ + u) (Kleinberg et al. 2018)
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -84,6 +87,10 @@ from .pacbayes.certificate import best_grid_point, grid_cost, mc_error_bound, pa
 from .pacbayes.dziugaite2017 import pacbayes_bound
 from .pacbayes.kl import gaussian_kl, kl_bernoulli, kl_inverse
 from .pacbayes.objective import OBJECTIVES as PACBAYES_OBJECTIVES, bounded_cross_entropy, cross_entropy_bits
+# noise (issue 11)
+from .noise.chaudhari2018 import sgd_noise
+from .noise.covariance import NoiseCovariance, noise_covariance
+from .noise.kleinberg2018 import one_point_convexity, smoothed_loss
 
 __all__ = [
     # core
@@ -123,4 +130,6 @@ __all__ = [
     "best_grid_point", "bounded_cross_entropy", "cross_entropy_bits", "pacbayes_bound", "PACBAYES_OBJECTIVES",
     # depth
     "identity_gap", "residual_blocks",
+    # noise
+    "sgd_noise", "noise_covariance", "NoiseCovariance", "one_point_convexity", "smoothed_loss",
 ]

@@ -2,7 +2,9 @@
 
 * ``cnn`` — the small AlexNet: blocks conv(k×k) → ReLU → max-pool(3, stride 2), no local
   response normalization, then two hidden fully connected layers (384, 192 in the
-  paper) with optional dropout. Works on 1-D (mnist1d) and 2-D inputs.
+  paper) with optional dropout. Works on 1-D (mnist1d) and 2-D inputs. ``activation``
+  (relu | tanh | sigmoid) and ``pool`` (max | avg, same window and stride) swap the
+  ingredients Bubeck's recipe ablates (``bubeck-recipe``).
 * ``conv1d`` — the MNIST-1D reference CNN (Greydanus 2020): three strided conv1d–ReLU
   layers, then a linear classifier.
 * ``inception-small`` — Zhang et al.'s small Inception for CIFAR-10 (their Fig. 3):
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from .base import DLModel, conv_cls, pool_cls, bn_cls, spatial
+from .mlp import ACTIVATIONS
 
 __all__ = ["CNN", "Conv1dNet", "InceptionSmall"]
 
@@ -26,23 +29,33 @@ def _flat_dim(body: nn.Module, shape) -> int:
 
 
 class CNN(DLModel):
-    def __init__(self, input_shape, num_classes, channels=(64, 64), kernel=5, fc=(384, 192), dropout=0.0):
+    def __init__(self, input_shape, num_classes, channels=(64, 64), kernel=5, fc=(384, 192), dropout=0.0,
+                 activation="relu", pool="max"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+        if pool not in ("max", "avg"):
+            raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
         self.input_shape = tuple(input_shape)
         self.spec = dict(channels=tuple(channels), kernel=kernel, fc=tuple(fc), dropout=dropout)
+        # recorded only when changed: run directories written before these options existed still resume
+        for key, value, default in (("activation", activation, "relu"), ("pool", pool, "max")):
+            if value != default:
+                self.spec[key] = value
         dims, shape = spatial(self.input_shape)
         self._shape = shape
-        Conv, Pool = conv_cls(dims), pool_cls(dims)
+        Conv, Act = conv_cls(dims), ACTIVATIONS[activation]
+        Pool = pool_cls(dims) if pool == "max" else {1: nn.AvgPool1d, 2: nn.AvgPool2d}[dims]
         layers: list[nn.Module] = []
         c = shape[0]
         for ch in channels:
-            layers += [Conv(c, ch, kernel, padding=kernel // 2), nn.ReLU(), Pool(3, stride=2, padding=1)]
+            layers += [Conv(c, ch, kernel, padding=kernel // 2), Act(), Pool(3, stride=2, padding=1)]
             c = ch
         self.features = nn.Sequential(*layers)
         d = _flat_dim(self.features, shape)
         head: list[nn.Module] = [nn.Flatten()]
         for w in fc:
-            head += [nn.Linear(d, w), nn.ReLU()]
+            head += [nn.Linear(d, w), Act()]
             if dropout:
                 head.append(nn.Dropout(dropout))
             d = w

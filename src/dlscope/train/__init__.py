@@ -4,8 +4,9 @@ from .config import TrainConfig
 from .loop import DIVERGENCE_FACTOR, RunResult, divergence, evaluate, fit, loss_function
 from .._io import IntegrityError, read_json, write_json
 from .rundir import RunDir, environment
-from .schedules import learning_rate
+from .schedules import learning_rate, plateau_drops
+from .snapshots import SnapshotSizeError, read_snapshots
 
-__all__ = ["fit", "TrainConfig", "RunResult", "evaluate", "loss_function", "learning_rate", "RunDir",
-           "environment", "save_checkpoint", "load_checkpoint", "read_checkpoint", "read_json", "write_json",
-           "DIVERGENCE_FACTOR", "divergence", "IntegrityError"]
+__all__ = ["fit", "TrainConfig", "RunResult", "evaluate", "loss_function", "learning_rate", "plateau_drops",
+           "read_snapshots", "SnapshotSizeError", "RunDir", "environment", "save_checkpoint", "load_checkpoint",
+           "read_checkpoint", "read_json", "write_json", "DIVERGENCE_FACTOR", "divergence", "IntegrityError"]

@@ -6,10 +6,15 @@ import math
 import re
 from typing import Optional
 
-__all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH"]
+__all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH", "SCHEDULES", "LATE_DEFAULTS"]
 
 COMPILE_MODES = ("default", "reduce-overhead")
 FAST_PATH = {"amp_bf16": False, "channels_last": False, "compile": False, "compile_mode": "default"}  # each option: its "off" value
+SCHEDULES = ("constant", "step", "exponential", "multistep", "cosine", "plateau")
+# Fields added after run directories already existed (issue 11), with their defaults: config.json
+# holds them only when they differ, so a run started before they existed still resumes.
+LATE_DEFAULTS = {"plateau_factor": 10.0, "plateau_patience": 5, "plateau_tol": 1e-2, "snapshot_every": None,
+                 "snapshot_max_mb": 256.0, "train_only": ()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +26,7 @@ class TrainConfig:
     momentum: float = 0.9            # heavy-ball momentum (Zhang et al. 2017 use 0.9)
     nesterov: bool = False
     weight_decay: float = 0.0        # L2 coefficient added to the gradient (SGD's weight_decay)
-    schedule: str = "constant"       # constant | step | exponential | multistep | cosine
+    schedule: str = "constant"       # constant | step | exponential | multistep | cosine | plateau
     lr_decay: float = 0.95           # exponential: ×lr_decay per epoch (Zhang et al.); step: ×lr_decay every step_epochs
     step_epochs: float = 30.0        # step schedule period, in epochs
     milestones: tuple = ()           # multistep: epochs at which η is divided by 10 (e.g. (100, 150), He et al. 2016)
@@ -40,10 +45,17 @@ class TrainConfig:
     channels_last: bool = False      # NHWC memory format for 4-D inputs and the model's 4-D weights
     compile: bool = False            # torch.compile the model; falls back to eager with a note if it fails
     compile_mode: str = "default"    # default | reduce-overhead (CUDA graphs: small, launch-bound nets)
+    # ÷ on a plateau, trajectory snapshots, a trained subset (issue 11; see schedules.py, snapshots.py)
+    plateau_factor: float = 10.0     # plateau: η is divided by this at each plateau (Krizhevsky et al. 2012: 10)
+    plateau_patience: int = 5        # plateau: evaluation points in a row without improvement before a drop
+    plateau_tol: float = 1e-2        # plateau: an improvement is a training loss below best · (1 − tol)
+    snapshot_every: Optional[int] = None  # keep θ_t every this many steps in the run directory (None: off)
+    snapshot_max_mb: float = 256.0   # refuse, before training, snapshots that would need more than this (MB)
+    train_only: tuple = ()           # names of the modules whose parameters train, every other one frozen (): all
 
     def __post_init__(self):
-        if self.schedule not in ("constant", "step", "exponential", "multistep", "cosine"):
-            raise ValueError(f"schedule must be constant|step|exponential|multistep|cosine, got {self.schedule!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be {'|'.join(SCHEDULES)}, got {self.schedule!r}")
         if self.loss not in ("ce", "mse"):
             raise ValueError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
         if self.dtype not in ("float32", "float64"):
@@ -84,6 +96,7 @@ class TrainConfig:
             raise ValueError(f"amp_bf16 needs a CUDA device (device is {self.device!r}); leave it off on CPU")
         if self.amp_bf16 and self.dtype != "float32":
             raise ValueError(f"amp_bf16 needs dtype float32 (autocast leaves {self.dtype} untouched)")
+        _check_issue11_fields(self)
 
     def budget(self, n_train: int) -> tuple[int, int, int]:
         """(steps per epoch, total steps, steps between evaluation points) for n_train examples."""
@@ -91,3 +104,23 @@ class TrainConfig:
         total = math.ceil(self.max_epochs * spe) if self.max_epochs is not None else self.max_steps
         every = max(1, round(self.eval_every_epochs * spe)) if self.eval_every_epochs is not None else self.eval_every
         return spe, total, every
+
+
+def _check_issue11_fields(cfg: TrainConfig) -> None:
+    """The plateau, snapshot and subset fields: one line per bad value."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not number(cfg.plateau_factor) or cfg.plateau_factor <= 1:
+        raise ValueError(f"plateau_factor must be a number > 1, got {cfg.plateau_factor!r}")
+    if not isinstance(cfg.plateau_patience, int) or isinstance(cfg.plateau_patience, bool) or cfg.plateau_patience < 1:
+        raise ValueError(f"plateau_patience must be an integer ≥ 1, got {cfg.plateau_patience!r}")
+    if not number(cfg.plateau_tol) or not 0 <= cfg.plateau_tol < 1:
+        raise ValueError(f"plateau_tol must lie in [0, 1), got {cfg.plateau_tol!r}")
+    k = cfg.snapshot_every
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+        raise ValueError(f"snapshot_every must be an integer ≥ 1 (or None), got {k!r}")
+    if not number(cfg.snapshot_max_mb) or cfg.snapshot_max_mb <= 0:
+        raise ValueError(f"snapshot_max_mb must be a number > 0, got {cfg.snapshot_max_mb!r}")
+    if not isinstance(cfg.train_only, tuple) or not all(isinstance(m, str) and m for m in cfg.train_only):
+        raise ValueError(f"train_only must be a tuple of module names, got {cfg.train_only!r}")

@@ -30,7 +30,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .config import FAST_PATH, TrainConfig
+from .config import FAST_PATH, LATE_DEFAULTS, TrainConfig
 
 __all__ = ["TrainStep", "config_record"]
 
@@ -44,6 +44,9 @@ def config_record(cfg: TrainConfig) -> dict:
     rec = dataclasses.asdict(cfg)
     for k in _LATE_FIELDS:
         if rec[k] == FAST_PATH[k]:
+            del rec[k]
+    for k, default in LATE_DEFAULTS.items():  # issue 11's fields, likewise only when changed
+        if rec[k] == default:
             del rec[k]
     return rec
 

@@ -26,6 +26,8 @@ from .._io import json_digest, to_jsonable, write_json
 from .fastpath import TrainStep, config_record
 from .rundir import Restored, RunDir, environment
 from .schedules import learning_rate
+from .snapshots import Snapshots
+from .subset import Subset
 
 __all__ = ["fit", "evaluate", "RunResult", "loss_function", "DIVERGENCE_FACTOR", "divergence"]
 
@@ -111,6 +113,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     """
     if run_dir is None:
         return _fit(model, dataset, config, None, extra_config, probes, progress)
+    Subset(model, config.train_only)  # refuse a bad subset or snapshot plan before anything is written
+    Snapshots.plan(config, run_dir, model, config.budget(dataset.n_train)[1])
     rd = RunDir(run_dir)
     with rd.lock():
         return _fit(model, dataset, config, rd, extra_config, probes, progress)
@@ -128,6 +132,8 @@ def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, p
                           weight_decay=cfg.weight_decay)
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
     steps_per_epoch, max_steps, eval_every = cfg.budget(n)
+    subset = Subset(model, cfg.train_only)  # train_only: checked here, frozen during the steps
+    snapshots = Snapshots.plan(cfg, rd.path if rd is not None else None, model, max_steps)  # θ_t every snapshot_every steps (size checked)
 
     full_config = to_jsonable({"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
                                "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
@@ -155,13 +161,16 @@ def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, p
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
     model.train()
+    subset.freeze()
+    if snapshots is not None:
+        snapshots.at(step, model)
     while step < max_steps and steps_to_fit is None and why is None:
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).to(device)
             perm_epoch = epoch
         idx = perm[i * B : (i + 1) * B]
-        lr = learning_rate(cfg, step, steps_per_epoch)
+        lr = learning_rate(cfg, step, steps_per_epoch, metrics)
         for group in opt.param_groups:
             group["lr"] = lr
         # dropout noise of this step; the device's generator only (torch.manual_seed seeds every
@@ -180,6 +189,8 @@ def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, p
         batch_loss_sum += loss.detach().float()
         batch_count += 1
         step += 1
+        if snapshots is not None:
+            snapshots.at(step, model)
         if progress is not None:
             progress(step, max_steps)
 
@@ -204,6 +215,9 @@ def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, p
                                                                   **rd.metrics_record()})
             model.train()
 
+    subset.restore()
+    if snapshots is not None:
+        snapshots.at(step, model, last=True)
     final = dict(metrics[-1]) if metrics else {}
     wall = time.perf_counter() - t0
     _plain_layout(model)
