@@ -179,12 +179,13 @@ def fit_replicas(models: list, datasets: list, configs: list, *, run_dirs: list 
         out = batched(params, dropout.masks(reps, t, x.shape[1], dtype, device), x)
         losses = torch.stack([loss_fn(out[r], y[r]) for r in range(k)])
         grads = torch.autograd.grad(losses.sum(), list(params.values()))
-        lr = torch.tensor([learning_rate(rep.cfg, t, spe) for rep in reps], dtype=dtype, device=device)
+        lrs = [learning_rate(rep.cfg, t, spe) for rep in reps]
+        lr = torch.tensor(lrs, dtype=dtype, device=device)
         sgd_step(params, momentum, grads, active, lr, mu, wd, cfg0.nesterov)
         loss_sums = torch.where(active, loss_sums + losses.detach().float(), loss_sums)
         for rep in reps:
             if bool(active[rep.index]):
-                rep.step, rep.loss_count, rep.lr = rep.step + 1, rep.loss_count + 1, float(lr[rep.index])
+                rep.step, rep.loss_count, rep.lr = rep.step + 1, rep.loss_count + 1, lrs[rep.index]
         if progress is not None:
             progress(t + 1, max_steps)
         at_eval = [bool(active[r]) and (rep.step % eval_every == 0 or rep.step == max_steps) for r, rep in enumerate(reps)]
