@@ -1,4 +1,4 @@
-"""``dlscope`` command line: list | run | measure | data.
+"""``dlscope`` command line: list | run | measure | data | sweep | table | report | export.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
@@ -7,6 +7,8 @@
                     [--what LIST] [--per-layer] [--n N] [--loss ce|mse] [--out DIR]
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
+    dlscope sweep PRESET [--grid KEY=V1,V2 ...] [--seeds N] [--executor local|ray|slurm] [--replicas K] [--out DIR]
+    dlscope table SWEEP [--format md|csv|parquet]; dlscope report SWEEP; dlscope export PATH --to tensorboard|wandb
 
 Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
 Before torch is imported, ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the user set it: with
@@ -216,6 +218,15 @@ def cmd_data(args) -> int:
     return 0
 
 
+def cmd_sweeps(args) -> int:
+    """``sweep | table | report`` (dlscope.sweep.commands) and ``export`` (dlscope.export.command)."""
+    if args.cmd == "export":
+        from .export.command import main as command
+    else:
+        from .sweep.commands import main as command
+    return command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dlscope", description="A laboratory for the theory of deep learning.",
                                  epilog=ENV_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop a server slower than this, averaged over 30 s (default 50000)")
     ls = dsub.add_parser("list", help="which datasets are present")
     ls.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
+    from .sweep.cli_args import add_parsers  # argparse only: --help stays instant
+
+    add_parsers(sub, ENV_HELP)
     return ap
 
 
@@ -291,7 +305,7 @@ def main(argv=None) -> int:
     err = configure_threads()
     if err:
         return _error(err)
-    return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "data": cmd_data}[args.cmd](args)
+    return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "data": cmd_data}.get(args.cmd, cmd_sweeps)(args)
 
 
 if __name__ == "__main__":
