@@ -155,3 +155,59 @@ def biased_mlp(seed=0, widths=(3, 5, 4, 3)) -> Case:
                 m.bias.normal_(0, 0.5, generator=g)
     x = torch.randn(40, widths[0], generator=g, dtype=torch.float64)
     return Case("biased_mlp", model, F.cross_entropy, x, torch.randint(0, widths[-1], (40,), generator=g))
+
+
+# --- issue 15/17 (run directories): a preset run small enough to repeat dozens of times in a test ---
+# zhang2017 on 200 mnist1d examples, a 16-unit MLP, 40 SGD steps with evaluations at 20 and 40, one
+# true-label and one random-label run: 2 sub-runs, 19 file writes, ≈ 0.3 s with figures stubbed.
+TINY_ZHANG = dict(n_train=200, n_test=100, model="mlp", width=16, depth=1, max_steps=40, eval_every=20,
+                  variants=("true_labels", "random_labels"), fractions=(0.0, 1.0), seeds=(0,))
+TINY_ZHANG_SET = [a for k, v in TINY_ZHANG.items()
+                  for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+# a valid 1×1 PNG: what the stubbed Figure.savefig writes (rendering is ≈ 80 % of a tiny run's time)
+PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                        "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def stub_savefig(self, path, **kw):
+    """Replacement for ``matplotlib.figure.Figure.savefig`` in tests about files, not pictures."""
+    with open(path, "wb") as f:
+        f.write(PNG_1X1)
+
+
+# --- issue 14 (items 6 and 9): models for the Hessian index and critical-point searches -------------------------
+def index_mlp(seed=0) -> Case:
+    """A 2,685-parameter tanh MLP (20–40–40–5) at initialization on 128 Gaussian inputs with random
+    labels, float64: a net Hessian whose eigenvalues crowd the index threshold −10⁻³ λ_max (24% of
+    them lie within ±10⁻³ λ_max of 0; exact index 0.382), the hard case for counting by quadrature."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 40), nn.Tanh(), nn.Linear(40, 40), nn.Tanh(), nn.Linear(40, 5)).double()
+    x = torch.randn(128, 20, generator=g, dtype=torch.float64)
+    return Case("index_mlp", model, F.cross_entropy, x, torch.randint(0, 5, (128,), generator=g))
+
+
+# --- issue 18 (ntk): NTK-parameterized ReLU nets on inputs on the sphere of radius √d; a net whose
+# Jacobian on its inputs is far larger than the memory budget the blocked NTK is given ---
+
+def sphere_inputs(n: int, d: int, seed: int = 0) -> torch.Tensor:
+    """n float64 points drawn uniformly on the sphere of radius √d (so that x·x/d = 1)."""
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return x / x.norm(dim=1, keepdim=True) * d ** 0.5
+
+
+def ntk_mlp(width: int, depth: int = 1, seed: int = 0, d: int = 8, classes: int = 2, alpha: float = 1.0):
+    """``models.build("ntk-mlp")`` in float64, weights drawn under ``torch.manual_seed(seed)``."""
+    from dlscope import models
+
+    torch.manual_seed(seed)
+    return models.build("ntk-mlp", input_shape=(d,), num_classes=classes, width=width, depth=depth,
+                        alpha=alpha).double()
+
+
+def jacobian_heavy(seed: int = 0):
+    """(model, x): a float32 MLP 20–600–10 (18.6k parameters) on 16 inputs, so the full Jacobian
+    J (16 × 10 × 18.6k floats) takes 11.9 MB."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 600), nn.ReLU(), nn.Linear(600, 10))
+    return model, torch.randn(16, 20, generator=torch.Generator().manual_seed(seed))

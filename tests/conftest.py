@@ -7,6 +7,8 @@ training loops slow down ~50× from oversubscription.
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Quiet command lines in tests (one-line errors are checked on stderr); progress tests set it themselves.
+os.environ.setdefault("DLSCOPE_PROGRESS", "0")
 
 from pathlib import Path  # noqa: E402
 

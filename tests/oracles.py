@@ -182,3 +182,122 @@ def power_law_reference(x, x_min: float) -> tuple[float, float]:
     tail = tail[tail >= x_min]
     b, _, _ = stats.pareto.fit(tail, floc=0.0, fscale=x_min)  # density ∝ x^{−(b+1)}
     return b + 1.0, float(stats.kstest(tail, stats.pareto(b, scale=x_min).cdf).statistic)
+
+
+# --- issue 14 (items 9 and 11): brute force for the Hessian ratio map and the Mann–Whitney U --------------------
+def eigenvalue_ratio_brute(case, d1, d2, alphas, betas, names) -> list[list[float]]:
+    """|λ_min/λ_max| of the dense Hessian block of parameters ``names`` at θ + α d₁ + β d₂, point by point
+    (torch.func on the full flat vector, then the block's rows and columns, eigvalsh)."""
+    theta = case.flat()
+    idx, i = [], 0
+    for n, p in case.model.named_parameters():
+        if n in names:
+            idx.extend(range(i, i + p.numel()))
+        i += p.numel()
+    idx = torch.tensor(idx)
+    out = []
+    for a in alphas:
+        row = []
+        for b in betas:
+            H = torch.func.jacrev(torch.func.jacrev(case.loss))(theta + float(a) * d1 + float(b) * d2)
+            ev = torch.linalg.eigvalsh(H[idx][:, idx])
+            row.append(abs(float(ev[0])) / float(ev[-1]))
+        out.append(row)
+    return out
+
+
+def mann_whitney_less(a, b) -> tuple[float, float]:
+    """(U, one-sided p) for 'a is stochastically smaller than b': U counts pairs with a > b (ties ½), by a
+    double loop, so small U favours the alternative; p = Φ((U − n₁n₂/2 + ½)/σ), the normal approximation
+    with continuity correction (no tie correction), σ² = n₁n₂(n₁ + n₂ + 1)/12."""
+    u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
+    n1, n2 = len(a), len(b)
+    mu, sd = n1 * n2 / 2, math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+    z = (u - mu + 0.5) / sd
+    return u, 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+# --- issue 18 (ntk): the empirical NTK as an explicit Jacobian product; the infinite-width ReLU NTK
+# pair by pair; kernel distance and alignment written out as sums ---
+
+def dense_ntk(case, x1, x2=None) -> torch.Tensor:
+    """Θ[i, j, c, d] = Σ_p J[i, c, p] J[j, d, p] with J the dense Jacobian of all outputs of the
+    whole batch (jacrev on the flat parameter vector, model in eval mode)."""
+    def jac(x):
+        def out(flat):
+            buffers = {n: b.clone() for n, b in case.model.named_buffers()}
+            training = case.model.training
+            case.model.eval()
+            try:
+                return torch.func.functional_call(case.model, {**case.unflat(flat), **buffers}, (x,))
+            finally:
+                case.model.train(training)
+        J = torch.func.jacrev(out)(case.flat())  # (n, C, P)
+        return J.reshape(len(x), -1, J.shape[-1])
+    J1 = jac(x1)
+    J2 = J1 if x2 is None else jac(x2)
+    return torch.einsum("icp,jdp->ijcd", J1, J2)
+
+
+def relu_ntk_pairwise(x1, x2, depth: int, alpha: float = 1.0) -> list[list[float]]:
+    """Θ_∞ of the NTK-parameterized bias-free ReLU MLP, one pair (x, x') at a time with math.acos:
+    the Jacot et al. 2018 / Arora et al. 2019 recursion with Cho & Saul's arc-cosine kernels
+    (κ1(ρ) = (√(1−ρ²) + (π − acos ρ) ρ)/π, κ0(ρ) = (π − acos ρ)/π, each halved because c_σ = 1)."""
+    rows = []
+    for a in x1.double().reshape(len(x1), -1).tolist():
+        row = []
+        for b in x2.double().reshape(len(x2), -1).tolist():
+            d = len(a)
+            qa, qb = sum(u * u for u in a) / d, sum(v * v for v in b) / d
+            s = sum(u * v for u, v in zip(a, b)) / d
+            theta = s
+            for _ in range(depth):
+                rho = max(-1.0, min(1.0, s / math.sqrt(qa * qb)))
+                k1 = (math.sqrt(1 - rho * rho) + (math.pi - math.acos(rho)) * rho) / math.pi
+                k0 = (math.pi - math.acos(rho)) / math.pi
+                s, dot = math.sqrt(qa * qb) * k1 / 2, k0 / 2
+                theta = s + theta * dot
+                qa, qb = qa / 2, qb / 2
+            row.append(alpha ** 2 * theta)
+        rows.append(row)
+    return rows
+
+
+def cosine_distance_loops(A, B) -> float:
+    """1 − Σ a_ij b_ij / (√Σ a_ij² √Σ b_ij²), summed entry by entry."""
+    a, b = [float(v) for v in A.reshape(-1)], [float(v) for v in B.reshape(-1)]
+    dot = sum(u * v for u, v in zip(a, b))
+    return 1 - dot / (math.sqrt(sum(u * u for u in a)) * math.sqrt(sum(v * v for v in b)))
+
+
+def alignment_loops(K, Y) -> float:
+    """Σ_ij K_ij (YYᵀ)_ij / (‖K‖_F ‖YYᵀ‖_F) with the target kernel built entry by entry."""
+    n = K.shape[0]
+    T = [[sum(float(Y[i][c]) * float(Y[j][c]) for c in range(len(Y[i]))) for j in range(n)] for i in range(n)]
+    num = sum(float(K[i][j]) * T[i][j] for i in range(n) for j in range(n))
+    kn = math.sqrt(sum(float(K[i][j]) ** 2 for i in range(n) for j in range(n)))
+    tn = math.sqrt(sum(T[i][j] ** 2 for i in range(n) for j in range(n)))
+    return num / (kn * tn)
+
+
+def loglog_slope_stats(rows, x_key: str, y_key: str, where=lambda r: True) -> tuple[float, float]:
+    """Per seed, scipy's least-squares slope of log y against log x over the rows ``where`` selects;
+    (mean, standard error) over seeds."""
+    from scipy import stats
+
+    slopes = []
+    for s in sorted({r["seed"] for r in rows}):
+        pts = [(r[x_key], r[y_key]) for r in rows if r["seed"] == s and where(r) and r[y_key] > 0]
+        slopes.append(stats.linregress([math.log(x) for x, _ in pts], [math.log(y) for _, y in pts]).slope)
+    m = sum(slopes) / len(slopes)
+    sd = math.sqrt(sum((v - m) ** 2 for v in slopes) / (len(slopes) - 1))
+    return m, sd / math.sqrt(len(slopes))
+
+
+def kernel_gd_loop(K, Kx, Y, eta: float, steps: int):
+    """Gradient descent in the RKHS, step by step: c ← c − η (K c − Y) from c = 0; returns
+    (K(x, X) c_T, K c_T) — the test and training predictions after ``steps`` steps."""
+    c = torch.zeros_like(Y)
+    for _ in range(steps):
+        c = c - eta * (K @ c - Y)
+    return Kx @ c, K @ c

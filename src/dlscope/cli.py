@@ -1,14 +1,19 @@
-"""``dlscope`` command line: list | run | measure | data | sweep | table | report | export.
+"""``dlscope`` command line: list | run | measure | verify | data | sweep | table | report | export.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
     dlscope run PRESET --help                      # the preset's keys, defaults and comments
     dlscope measure (RUN_DIR | --model MODULE:CLASS [--model-arg k=v] [--weights FILE] --data NAME|FILE.npz)
                     [--what LIST] [--per-layer] [--n N] [--loss ce|mse] [--out DIR]
+    dlscope verify OUT
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
-    dlscope sweep PRESET [--grid KEY=V1,V2 ...] [--seeds N] [--executor local|ray|slurm] [--replicas K] [--out DIR]
-    dlscope table SWEEP [--format md|csv|parquet]; dlscope report SWEEP; dlscope export PATH --to tensorboard|wandb
+    dlscope sweep PRESET [--grid K=V1,V2 ...] [--seeds N] [--executor local|ray|slurm]; table|report|export (-h)
+
+Exit codes: 0 done; 1 the run finished but is not trustworthy (diverged runs: claims not evaluable)
+or could not finish (disk full), or ``verify`` found damage; 2 a user error (bad value, bad
+``--out``, missing data, another process holds ``--out``), reported in one line with nothing
+written; 130 interrupted (the same command resumes).
 
 Heavy imports (torch, the presets) happen inside the commands, so ``dlscope --help`` is instant.
 Before torch is imported, ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the user set it: with
@@ -21,11 +26,14 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import errno
 import os
 import sys
+from importlib import import_module
 from pathlib import Path
 
 from ._version import __version__
+from .sweep.cli_args import add_parsers as add_sweep_parsers  # argparse only: --help stays instant
 
 ENV_HELP = """environment:
   DLSCOPE_THREADS=N   torch threads (keep threads × concurrent jobs ≤ cores)
@@ -48,28 +56,11 @@ def progress_mode() -> str:
     return "bar" if sys.stderr.isatty() else "lines"
 
 
-# Trained nets per preset (the "of N" in "run 3/9"): the one hook that knows each preset's loops.
-# A preset missing here still gets progress, numbered without a total.
-_SUBRUNS = {
-    "zhang2017-random-labels": lambda c, mod: len(c.seeds) * len(mod._jobs(c)),
-    "keskar2017-large-batch": lambda c, mod: 2 * len(c.seeds),
-    "jastrzebski2017-lr-batch": lambda c, mod: len(c.seeds) * len(c.lrs) * len(c.batch_sizes),
-    "garipov2018-mode-connectivity": lambda c, mod: len(c.seeds),
-    "dauphin2014-saddles": lambda c, mod: len(c.seeds),
-    "li2018-landscape": lambda c, mod: 2 * len(c.seeds),
-    "bartlett2017-spectral-margins": lambda c, mod: 2 * len(c.seeds),
-    "jiang2020-fantastic-measures": lambda c, mod: len(c.seeds) * len(c.grid()),
-    "vc-bounds": lambda c, mod: 2 * len(c.seeds) * len(c.architectures),
-}
-
-
 def planned_subruns(name: str, config) -> int | None:
     """How many nets preset ``name`` trains with ``config`` (None when unknown)."""
-    count = _SUBRUNS.get(name)
-    try:
-        return count(config, sys.modules[type(config).__module__]) if count else None
-    except (AttributeError, TypeError):
-        return None
+    from .experiments import get
+
+    return get(name).subruns(config) if get(name).subruns else None
 
 
 def _progress(out: Path | None = None, total: int | None = None):
@@ -116,9 +107,7 @@ class _RunHelp(argparse.Action):
 def cmd_list(args) -> int:
     from .experiments import discover
 
-    presets = discover()
-    for name in sorted(presets):
-        p = presets[name]
+    for name, p in sorted(discover().items()):
         print(f"{name:34s} {p.title}  [claims: {'; '.join(p.claim_lines())}]")
     return 0
 
@@ -127,7 +116,7 @@ def cmd_run(args) -> int:
     import torch
 
     from .data import DataFormatError, MissingDataError
-    from .experiments import ConfigError, get, make_config, parse_overrides, run_preset
+    from .experiments import ConfigError, DivergedError, get, make_config, parse_overrides, run_preset
     from .experiments.claims import count_held
 
     try:
@@ -142,23 +131,34 @@ def cmd_run(args) -> int:
         return _error(str(e))
     out = Path(args.out or default_out(preset, config, args.quick))
     update, close = _progress(out, planned_subruns(args.preset, config))
+    args.resolved_out = out
+    notify = lambda line: print(f"dlscope: note: {line}", file=sys.stderr)  # noqa: E731
     try:
-        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update)
+        summary = run_preset(args.preset, overrides=overrides, quick=args.quick, out=out, progress=update,
+                             notify=notify)
     except (ConfigError, MissingDataError, DataFormatError) as e:
         return _error(str(e))
-    except KeyboardInterrupt:
-        print(f"\ndlscope: interrupted; run the same command again to resume from {out}", file=sys.stderr)
-        return 130
+    except DivergedError as e:
+        print(f"dlscope: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        print(f"dlscope: error: no space left on the device of {out} ({e.filename or 'a write'}); free space and "
+              "run the same command again to resume", file=sys.stderr)
+        return 1
     finally:
         close()
     claims = summary.get("claims", [])
     for c in claims:
         tag = c.get("status", "held" if c.get("held") else "not held").upper()
-        kind = " (control)" if c.get("kind") == "control" else ""
-        print(f"[{tag}]{kind} {c['claim']}")
+        print(f"[{tag}]{' (control)' if c.get('kind') == 'control' else ''} {c['claim']}")
     held, evaluable, total = count_held(claims)
     print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
+    if summary.get("diverged"):
+        print(f"dlscope: runs diverged, claims not evaluable: {'; '.join(summary['diverged'])}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -197,6 +197,25 @@ def cmd_measure(args) -> int:
     return 1 if any(e["status"] == "failed" for e in summary["measures"]) else 0
 
 
+def cmd_verify(args) -> int:
+    from .experiments.verify import verify_tree
+
+    root = Path(args.out)
+    if not root.is_dir():
+        return _error(f"{root} is not a directory")
+    findings = verify_tree(root)
+    if not findings:
+        return _error(f"{root} holds no dlscope run (no config.json, summary.json, checkpoint or metrics)")
+    for f in findings:
+        tag = "note" if f.note else ("ok" if f.ok else "DAMAGED")
+        print(f"{tag:8s}{f.path.relative_to(root) if f.path != root else '.'}: {f.what}")
+    bad = [f for f in findings if not f.ok]
+    files = {f.path for f in findings if not f.note}
+    print(f"{len(files) - len({f.path for f in bad})} of {len(files)} files intact" +
+          (f"; {len({f.path for f in bad})} damaged (rerunning the same command re-derives them)" if bad else ""))
+    return 1 if bad else 0
+
+
 def cmd_data(args) -> int:
     from .data import NAMES, SOURCES, ChecksumError, DataFormatError, DownloadError, default_root, fetch
 
@@ -216,15 +235,6 @@ def cmd_data(args) -> int:
     for p in paths:
         print(p)
     return 0
-
-
-def cmd_sweeps(args) -> int:
-    """``sweep | table | report`` (dlscope.sweep.commands) and ``export`` (dlscope.export.command)."""
-    if args.cmd == "export":
-        from .export.command import main as command
-    else:
-        from .sweep.commands import main as command
-    return command(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "pacbayes_samples, layer_trace_matvecs, lanczos_tol, dense_block")
     m.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     m.add_argument("--out", default=None, help="report folder (default measurements/NET-HASH of these arguments)")
+    v = sub.add_parser("verify", help="check every file of a run, preset or sweep directory (exit 1 if damaged)")
+    v.add_argument("out", help="the directory to check (a --out of dlscope run, or a folder holding several)")
     d = sub.add_parser("data", help="datasets: fetch | list")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     f = dsub.add_parser("fetch", help="download a dataset's canonical files, verified")
@@ -281,9 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop a server slower than this, averaged over 30 s (default 50000)")
     ls = dsub.add_parser("list", help="which datasets are present")
     ls.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
-    from .sweep.cli_args import add_parsers  # argparse only: --help stays instant
-
-    add_parsers(sub, ENV_HELP)
+    add_sweep_parsers(sub, ENV_HELP)  # sweep | table | report | export: each sets args.handler, the module to run
     return ap
 
 
@@ -305,7 +315,15 @@ def main(argv=None) -> int:
     err = configure_threads()
     if err:
         return _error(err)
-    return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "data": cmd_data}.get(args.cmd, cmd_sweeps)(args)
+    try:
+        return ({"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "verify": cmd_verify,
+                 "data": cmd_data}.get(args.cmd) or import_module(args.handler).main)(args)
+    except KeyboardInterrupt:
+        out = getattr(args, "resolved_out", None)
+        where = f" from {out}" if args.cmd == "run" and out is not None else ""
+        nl = "\n" if sys.stderr.isatty() else ""  # end a progress bar's line, where one is drawn
+        print(f"{nl}dlscope: interrupted; run the same command again to resume{where}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ SMALL = ["--set", "variants=true_labels,random_labels", "--set", "fractions=0,1"
 
 
 def _env():
-    return {**os.environ, "DLSCOPE_THREADS": "1"}
+    return {**os.environ, "DLSCOPE_THREADS": "1", "DLSCOPE_PROGRESS": "lines"}
 
 
 def test_list_names_presets_and_claims(capsys):

@@ -227,4 +227,5 @@ def _report(cfg: Config, ds, rows: list, curves: dict, dists: dict, out: Path, c
 
 PRESET = Preset(name="bartlett2017-spectral-margins",
                 title="Bartlett et al. 2017 — spectrally-normalized margins separate true from random labels",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: 2 * len(c.seeds))

@@ -150,4 +150,5 @@ def _report(cfg, ds, rows, first_paths, out: Path) -> dict:
 
 PRESET = Preset(name="garipov2018-mode-connectivity",
                 title="Garipov et al. 2018 / Draxler et al. 2018 — minima are connected by low-loss paths",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds))

@@ -154,4 +154,5 @@ def _report(cfg, ds, rows, out: Path) -> dict:
 
 PRESET = Preset(name="jastrzebski2017-lr-batch",
                 title="Jastrzębski et al. 2017 — the SGD temperature η/B decides sharpness and generalization",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds) * len(c.lrs) * len(c.batch_sizes))

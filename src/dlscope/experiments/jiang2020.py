@@ -236,4 +236,5 @@ def _report(cfg: Config, ds, nets: list[dict], out: Path) -> dict:
 
 PRESET = Preset(name="jiang2020-fantastic-measures",
                 title="Jiang et al. 2020 (lite) — which complexity measure predicts the generalization gap?",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds) * len(c.grid()))

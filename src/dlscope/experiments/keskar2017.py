@@ -149,4 +149,5 @@ def _report(cfg, ds, rows, line, out: Path, large: int) -> dict:
 
 PRESET = Preset(name="keskar2017-large-batch",
                 title="Keskar et al. 2017 — large-batch training finds sharp minima that generalize worse",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: 2 * len(c.seeds))

@@ -162,4 +162,5 @@ def _report(cfg: Config, ds, rows: list, growth: dict, out: Path) -> dict:
 
 PRESET = Preset(name="vc-bounds",
                 title="VC-dimension bounds of the random-label nets — vacuous, and blind to the labels",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: 2 * len(c.seeds) * len(c.architectures))

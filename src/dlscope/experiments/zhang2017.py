@@ -176,4 +176,5 @@ def _report(cfg: Config, ds, rows: list, curves: dict, out: Path) -> dict:
 
 PRESET = Preset(name="zhang2017-random-labels",
                 title="Zhang et al. 2017 — deep nets fit random labels (Figure 1)",
-                Config=Config, quick=QUICK, claims=CLAIMS, run=run)
+                Config=Config, quick=QUICK, claims=CLAIMS, run=run,
+                subruns=lambda c: len(c.seeds) * len(_jobs(c)))

@@ -3,7 +3,7 @@
 Every instrument accepts any ``nn.Module``, data as ``(x, y)`` tensors or an iterable of ``(x, y)``
 batches (read once), a ``seed`` where it draws random numbers, and leaves the model exactly as
 it found it. The families, one subpackage each (imports flow upward only:
-``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``;
+``_core`` ← ``norms`` ← ``bounds``; ``_core`` ← ``curvature`` ← ``flatness``, ``landscape``, ``ntk``;
 ``bounds``, ``flatness`` ← ``correlation``; ``norms`` ← ``spectra``):
 
 =============  ==========================================================================
@@ -16,14 +16,20 @@ it found it. The families, one subpackage each (imports flow upward only:
                VC dimensions and the VC bound; Bartlett 1998 (fat-shattering)
 ``flatness``   PAC-Bayes σ′; worst-case α′; Keskar et al. ε-sharpness; average and
                adaptive sharpness; the one ascent helper
-``curvature``  the Hessian / GGN operator; Lanczos; trace; SLQ density; critical points
-               and the Hessian index; in-training probes
-``landscape``  directions; 1-D/2-D slices and interpolation; Bezier / PolyChain / NEB paths;
+``curvature``  the Hessian / GGN operator; Lanczos; trace; SLQ density; eigenvalue counts
+               with a quadrature bracket; Newton-type critical-point searches and the
+               Hessian index; in-training probes
+``landscape``  directions; 1-D/2-D slices, Hessian ratio maps and interpolation; Bezier /
+               PolyChain / NEB paths;
                weight matching; the barrier
 ``correlation`` the measure registry of Jiang et al. 2020 and its rank-correlation scores
 ``spectra``    weight spectra (Martin & Mahoney): per-layer ESD of WᵀW of the layer's exact
                linear map (FFT for circular convolutions, Sedghi et al. 2019), power-law α by
                Clauset–Shalizi–Newman, stable rank, the Marchenko–Pastur comparison
+``ntk``        the empirical neural tangent kernel in blocks under a memory budget; kernel
+               distance and kernel-target alignment (also as in-training probes); the
+               linearized model; the infinite-width ReLU NTK and kernel regression by GD;
+               the peak-memory tracker
 =============  ==========================================================================
 """
 from ._core.result import Result
@@ -38,9 +44,10 @@ from .bounds.vc import (lower_order_growth, n_for_nonvacuous, network_size, piec
 from .correlation.rankcorr import conditional_mi, granulated_tau, kendall_tau, sign_error
 from .correlation.registry import MEASURES, Measure, generalization_gap, measure_all
 from .curvature.base import CurvatureOperator, as_operator
+from .curvature.counting import fraction_below
 from .curvature.critical import hessian_index, minimize_gradient_norm
 from .curvature.density import negative_fraction, spectral_density
-from .curvature.lanczos import bottom_eigenvalues, top_eigenvalues
+from .curvature.lanczos import bottom_eigenvalues, extreme_eigenvalues, top_eigenvalues
 from .curvature.operator import ggn, hessian
 from .curvature.probes import edge_of_stability, gradient_noise
 from .curvature.trace import trace
@@ -52,7 +59,7 @@ from .landscape.alignment import weight_matching
 from .landscape.barrier import barrier
 from .landscape.directions import landscape_directions
 from .landscape.paths import find_path
-from .landscape.slices import interpolate, slice_1d, slice_2d
+from .landscape.slices import eigenvalue_ratio_map, interpolate, slice_1d, slice_2d
 from .norms.chain import trace_layers
 from .norms.layer_norms import layer_norms
 from .norms.linear_map import linear_map_norm
@@ -62,6 +69,11 @@ from .spectra.layer_map import conv_fft_singular_values, layer_singular_values, 
 from .spectra.marchenko_pastur import mp_cdf, mp_compare, mp_density, mp_edges
 from .spectra.powerlaw import fit_power_law
 from .spectra.weight_spectra import weight_spectra
+from .ntk.analytic import kernel_regression, relu_ntk
+from .ntk.empirical import ntk
+from .ntk.kernels import kernel_alignment, kernel_distance, kernel_probe
+from .ntk.linearized import Linearized, linearized
+from .ntk.memory import PeakMemory
 
 __all__ = [
     # core
@@ -81,14 +93,19 @@ __all__ = [
     "average_sharpness", "adaptive_sharpness", "sharpness_summary",
     # curvature
     "CurvatureOperator", "hessian", "ggn", "as_operator", "top_eigenvalues", "bottom_eigenvalues", "trace",
-    "spectral_density", "negative_fraction", "hessian_index", "minimize_gradient_norm",
+    "extreme_eigenvalues", "spectral_density", "negative_fraction", "fraction_below", "hessian_index",
+    "minimize_gradient_norm",
     "edge_of_stability", "gradient_noise",
     # landscape
-    "landscape_directions", "slice_1d", "slice_2d", "interpolate", "find_path", "barrier", "weight_matching",
+    "landscape_directions", "slice_1d", "slice_2d", "interpolate", "eigenvalue_ratio_map", "find_path", "barrier",
+    "weight_matching",
     # correlation
     "Measure", "MEASURES", "measure_all", "generalization_gap", "kendall_tau", "granulated_tau", "conditional_mi",
     "sign_error",
     # spectra
     "weight_spectra", "fit_power_law", "layer_singular_values", "conv_fft_singular_values", "stable_rank",
     "mp_edges", "mp_density", "mp_cdf", "mp_compare",
+    # ntk
+    "ntk", "kernel_distance", "kernel_alignment", "kernel_probe", "linearized", "Linearized", "relu_ntk",
+    "kernel_regression", "PeakMemory",
 ]

@@ -9,6 +9,7 @@ from .base import DLModel
 from .cnn import CNN, Conv1dNet, InceptionSmall
 from .linear import DeepLinear
 from .mlp import MLP
+from .ntk_mlp import NTKMLP
 from .resnet import ResNet
 
 __all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSmall",
@@ -16,6 +17,7 @@ __all__ = ["build", "MODELS", "DLModel", "MLP", "CNN", "Conv1dNet", "InceptionSm
 
 MODELS = {"mlp": MLP, "cnn": CNN, "conv1d": Conv1dNet, "inception-small": InceptionSmall,
           "resnet": ResNet, "deep-linear": DeepLinear}
+MODELS["ntk-mlp"] = NTKMLP  # issue 18: NTK parameterization, output scale α
 
 
 def model_kwargs(name: str) -> dict:

@@ -35,7 +35,10 @@ def summary_line(summary: dict) -> str:
         line += f" ({nev} not evaluable)"
     if ctrl:
         line += f"; controls passed: {sum(status_of(c) == 'held' for c in ctrl)}/{len(ctrl)}"
-    return line + "."
+    line += "."
+    if summary.get("diverged"):
+        line += f" Runs diverged (their claims are not evaluable): {', '.join(summary['diverged'])}."
+    return line
 
 
 def report_markdown(summary: dict, config: dict | None = None, env: dict | None = None) -> str:

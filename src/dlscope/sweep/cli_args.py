@@ -9,7 +9,8 @@ COMMANDS = ("sweep", "table", "report", "export")
 
 
 def add_parsers(sub, epilog: str = "") -> None:
-    """Add the four commands to ``sub`` (the CLI's subparsers)."""
+    """Add the four commands to ``sub`` (the CLI's subparsers); each sets ``handler``, the module whose
+    ``main(args)`` runs it."""
     fmt = argparse.RawDescriptionHelpFormatter
     s = sub.add_parser("sweep", help="run a preset over a grid × seeds on a process pool, Ray or SLURM (a rerun "
                                      "resumes)", epilog=epilog, formatter_class=fmt)
@@ -48,3 +49,7 @@ def add_parsers(sub, epilog: str = "") -> None:
     e.add_argument("--to", choices=["tensorboard", "wandb"], required=True)
     e.add_argument("--out", default=None, help="destination (default PATH/tensorboard or PATH/wandb-export)")
     e.add_argument("--project", default="dlscope", help="W&B project name (default dlscope)")
+    # The module whose main(args) runs the command (named, not imported: dlscope.cli imports it when run).
+    for p in (s, t, r):
+        p.set_defaults(handler="dlscope.sweep.commands")
+    e.set_defaults(handler="dlscope.export.command")

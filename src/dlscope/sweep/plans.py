@@ -43,7 +43,7 @@ class SubRun:
 
 
 def _zhang(cfg) -> list[SubRun]:
-    # The loop of zhang2017.run, for one seed (its private _jobs/_run_name, as cli._SUBRUNS uses them).
+    # The loop of zhang2017.run, for one seed (its private _jobs/_run_name, as Preset.subruns counts them).
     (seed,) = cfg.seeds
     ds, mkw = load_dataset(cfg, seed=seed), size_kwargs(cfg.model, cfg.width, cfg.depth)
     out = []

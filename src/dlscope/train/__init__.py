@@ -1,10 +1,11 @@
 """Training: ``fit(model, dataset, TrainConfig(...), run_dir=...)`` — SGD in one readable loop."""
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .loop import RunResult, evaluate, fit, loss_function
-from .._io import read_json, write_json
+from .loop import DIVERGENCE_FACTOR, RunResult, divergence, evaluate, fit, loss_function
+from .._io import IntegrityError, read_json, write_json
 from .rundir import RunDir, environment
 from .schedules import learning_rate
 
 __all__ = ["fit", "TrainConfig", "RunResult", "evaluate", "loss_function", "learning_rate", "RunDir",
-           "environment", "save_checkpoint", "load_checkpoint", "read_json", "write_json"]
+           "environment", "save_checkpoint", "load_checkpoint", "read_checkpoint", "read_json", "write_json",
+           "DIVERGENCE_FACTOR", "divergence", "IntegrityError"]

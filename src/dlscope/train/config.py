@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Optional
 
 __all__ = ["TrainConfig", "COMPILE_MODES", "FAST_PATH"]
@@ -48,13 +49,31 @@ class TrainConfig:
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         for f in ("max_steps", "batch_size", "eval_every", "eval_batch"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be ≥ 1, got {getattr(self, f)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        for f in ("max_epochs", "eval_every_epochs"):
-            if getattr(self, f) is not None and not getattr(self, f) > 0:
-                raise ValueError(f"{f} must be > 0 (or None), got {getattr(self, f)}")
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{f} must be an integer ≥ 1, got {v!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2 ** 63:
+            raise ValueError(f"seed must be an integer in [0, 2^63), got {self.seed!r}")
+        for f, ok, rule in (("lr", lambda v: v > 0, "> 0"), ("momentum", lambda v: 0 <= v < 1, "in [0, 1)"),
+                            ("weight_decay", lambda v: v >= 0, "≥ 0"), ("lr_decay", lambda v: v > 0, "> 0"),
+                            ("step_epochs", lambda v: v > 0, "> 0")):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+                raise ValueError(f"{f} must be a finite number {rule}, got {v!r}")
+        for f, ok, rule in (("max_epochs", lambda v: v > 0, "> 0"), ("eval_every_epochs", lambda v: v > 0, "> 0"),
+                            ("target_train_acc", lambda v: 0 < v <= 1, "in (0, 1]"),
+                            ("target_train_loss", lambda v: v > 0, "> 0")):
+            v = getattr(self, f)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                                  or not ok(v)):
+                raise ValueError(f"{f} must be a finite number {rule} (or None), got {v!r}")
+        if not all(isinstance(m, (int, float)) and math.isfinite(m) and m >= 0 for m in self.milestones):
+            raise ValueError(f"milestones must be epochs ≥ 0, got {self.milestones!r}")
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
+        for f in ("nesterov", "augment"):
+            if not isinstance(getattr(self, f), bool):
+                raise ValueError(f"{f} must be True or False, got {getattr(self, f)!r}")
         for f in ("amp_bf16", "channels_last", "compile"):
             if not isinstance(getattr(self, f), bool):
                 raise ValueError(f"{f} must be True or False, got {getattr(self, f)!r}")

@@ -20,16 +20,36 @@ from torch import nn
 
 from ..data.dataset import Dataset
 from .augment import augment
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import read_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .._io import read_json, write_json
+from .._io import json_digest, to_jsonable, write_json
 from .fastpath import TrainStep, config_record
-from .rundir import RunDir, environment
+from .rundir import Restored, RunDir, environment
 from .schedules import learning_rate
 
-__all__ = ["fit", "evaluate", "RunResult", "loss_function"]
+__all__ = ["fit", "evaluate", "RunResult", "loss_function", "DIVERGENCE_FACTOR", "divergence"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# A run has diverged at an evaluation point whose training loss (the full-set loss in eval mode, or the
+# mean minibatch loss since the last evaluation) is not finite, or whose mean minibatch loss exceeds
+# this multiple of the loss of its first minibatch at θ₀ (ln C ≈ 2.3 for cross-entropy on 10 classes).
+# Measured: lr = 50 on the zhang2017 CNN gave eval losses of 60–113 (issue 17) and minibatch losses
+# of 1.8e19; lr = 3 on a 64-unit MLP eval losses of 320–441 (tests/train/test_integrity.py). Healthy
+# runs: in 737 run directories of several presets on the dev machine the mean minibatch loss never
+# exceeded 2.32 (≈ L₀), while the eval-mode loss of BatchNorm nets reached 5.6 L₀ early in training
+# (running statistics lag) — which is why the finite rule reads the minibatch loss.
+DIVERGENCE_FACTOR = 10.0
+
+
+def divergence(row: dict, initial_loss: Optional[float]) -> Optional[str]:
+    """Why the metrics row of an evaluation point counts as diverged (the rule above), or None."""
+    for key in ("train_loss", "batch_loss"):
+        if key in row and not math.isfinite(float(row[key])):  # JSON stores NaN as "nan"
+            return f"{key.replace('_', ' ')} {float(row[key])}"
+    batch = float(row.get("batch_loss", 0.0))
+    if initial_loss is not None and batch > DIVERGENCE_FACTOR * initial_loss:
+        return f"mean minibatch loss {batch:.4g} > {DIVERGENCE_FACTOR:g} × the initial {initial_loss:.4g}"
+    return None
 
 
 @dataclasses.dataclass
@@ -45,6 +65,8 @@ class RunResult:
     wall_time_s: float = 0.0
     diverged: bool = False
     notes: list = dataclasses.field(default_factory=list)  # what the fast path did (e.g. a compile fallback)
+    diverged_reason: Optional[str] = None  # why the run counts as diverged (see DIVERGENCE_FACTOR)
+    recovered: Optional[str] = None  # one line: a run-directory file failed its check and was re-derived
 
 
 def loss_function(kind: str, num_classes: int) -> Callable:
@@ -73,20 +95,28 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
         progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Train ``model`` on ``dataset`` with SGD as ``config`` says.
 
-    With ``run_dir``, writes the run directory (see :mod:`dlscope.train.rundir`),
+    With ``run_dir``, writes the run directory (see :mod:`dlscope.train.rundir`) under its lock,
     checkpoints at every evaluation point, resumes from the last checkpoint if one
-    exists, and returns the stored result at once if the run had finished. ``probes``
-    maps a name to ``f(model, dataset) -> dict`` called at each evaluation point (e.g.
+    exists, and returns the stored result at once if the run had finished — every file verified
+    first; one that fails its check is re-derived (``RunResult.recovered`` says which and how).
+    ``probes`` maps a name to ``f(model, dataset) -> dict`` called at each evaluation point (e.g.
     λ_max of the Hessian); their values go into the metrics row under that name.
     ``progress(step, max_steps)`` is called after each step (the CLI's progress bar).
     Training stops at the first evaluation point that reaches ``target_train_acc`` or
-    ``target_train_loss`` (that step is the run's ``steps_to_fit``), or whose training loss
-    is not finite (``diverged``).
+    ``target_train_loss`` (that step is the run's ``steps_to_fit``), or that has diverged (a loss
+    not finite, or the mean minibatch loss above ``DIVERGENCE_FACTOR`` × the first one's).
     The global torch RNG is re-seeded from (seed, step) at every step.
     The fast-path options (``amp_bf16``, ``channels_last``, ``compile``) are described in
     :mod:`dlscope.train.fastpath`; what they did goes into ``RunResult.notes``.
     """
-    cfg = config
+    if run_dir is None:
+        return _fit(model, dataset, config, None, extra_config, probes, progress)
+    rd = RunDir(run_dir)
+    with rd.lock():
+        return _fit(model, dataset, config, rd, extra_config, probes, progress)
+
+
+def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, probes, progress) -> RunResult:
     device, dtype = torch.device(cfg.device), _DTYPES[cfg.dtype]
     model.to(device=device, dtype=dtype)
     ds = dataset.to(device)
@@ -99,27 +129,21 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
     steps_per_epoch, max_steps, eval_every = cfg.budget(n)
 
-    rd = RunDir(run_dir) if run_dir is not None else None
-    full_config = {"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
-                   "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
-                             "parameters": sum(p.numel() for p in model.parameters())},
-                   **(extra_config or {})}
-    step, metrics, resumed_from = 0, [], None
-    if rd is not None:
-        rd.check_config(full_config)
-        if rd.finished() and rd.checkpoint.exists():
-            load_checkpoint(rd.checkpoint, model, opt)
-            s = read_json(rd.summary)
-            _plain_layout(model)
-            return RunResult(rd.read_metrics(), s["final"], s["steps_to_fit"], s["steps"], rd.path, None,
-                             s.get("wall_time_s", 0.0), s.get("diverged", False), s.get("notes", []))
-        if rd.checkpoint.exists():
-            step, _ = load_checkpoint(rd.checkpoint, model, opt)
-            metrics = rd.read_metrics(upto_step=step)
-            rd.rewrite_metrics(metrics)
-            resumed_from = step
-        else:
-            rd.start(full_config, environment(str(device), cfg.dtype, ds.hash))
+    full_config = to_jsonable({"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
+                               "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
+                                         "parameters": sum(p.numel() for p in model.parameters())},
+                               **(extra_config or {})})
+    state = rd.restore(full_config, model, opt) if rd is not None else Restored()
+    if state.summary is not None:  # finished, verified
+        s = state.summary
+        _plain_layout(model)
+        return RunResult(state.metrics, s["final"], s["steps_to_fit"], s["steps"], rd.path, None,
+                         s.get("wall_time_s", 0.0), s.get("diverged", False), s.get("notes", []),
+                         s.get("diverged_reason"), state.recovered)
+    if rd is not None and not state.resumed:
+        rd.start(full_config, environment(str(device), cfg.dtype, ds.hash))
+    step, metrics = state.step, state.metrics
+    initial_loss = state.extra.get("initial_loss")
 
     t0 = time.perf_counter()
     def reached(m: dict) -> bool:
@@ -127,11 +151,11 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
                 or (cfg.target_train_loss is not None and float(m["train_loss"]) <= cfg.target_train_loss))
 
     steps_to_fit = next((m["step"] for m in metrics if reached(m)), None)
-    diverged = any(not math.isfinite(float(m["train_loss"])) for m in metrics)  # JSON stores NaN as "nan"
+    why = next((w for m in metrics if (w := divergence(m, initial_loss))), None)
     batch_loss_sum = torch.zeros((), device=device)
     batch_count, perm, perm_epoch = 0, None, -1
     model.train()
-    while step < max_steps and steps_to_fit is None and not diverged:
+    while step < max_steps and steps_to_fit is None and why is None:
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).to(device)
@@ -150,6 +174,8 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             x = augment(x, torch.Generator().manual_seed(cfg.seed * 7_919 + step))
         opt.zero_grad(set_to_none=True)
         loss = train_step(x, y)
+        if step == 0:
+            initial_loss = float(loss.detach())  # L₀: the divergence rule's reference
         opt.step()
         batch_loss_sum += loss.detach().float()
         batch_count += 1
@@ -170,10 +196,12 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
             batch_count = 0
             if reached(row):
                 steps_to_fit = step
-            diverged = not math.isfinite(train_loss)  # NaN/inf: the rest of the budget would be wasted
+            why = divergence(row, initial_loss)  # the rest of the budget would be wasted
             if rd is not None:
                 rd.append_metrics(row)
-                save_checkpoint(rd.checkpoint, model, opt, step)
+                save_checkpoint(rd.checkpoint, model, opt, step, {"initial_loss": initial_loss,
+                                                                  "config_sha256": json_digest(full_config),
+                                                                  **rd.metrics_record()})
             model.train()
 
     final = dict(metrics[-1]) if metrics else {}
@@ -182,10 +210,13 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     notes = train_step.notes
     if rd is not None:
         write_json(rd.summary, {"final": final, "steps_to_fit": steps_to_fit, "steps": step,
-                                "fitted": steps_to_fit is not None, "diverged": diverged, "wall_time_s": wall,
-                                **({"notes": notes} if notes else {})})
-    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None, resumed_from, wall, diverged,
-                     notes)
+                                "fitted": steps_to_fit is not None, "diverged": why is not None,
+                                "diverged_reason": why, "initial_loss": initial_loss, "wall_time_s": wall,
+                                **({"notes": notes} if notes else {}), "config_sha256": json_digest(full_config),
+                                "checkpoint_sha256": read_checkpoint(rd.checkpoint)[1]["meta_sha256"],
+                                **rd.metrics_record()}, digest=True)
+    return RunResult(metrics, final, steps_to_fit, step, rd.path if rd else None,
+                     state.step if state.resumed else None, wall, why is not None, notes, why, state.recovered)
 
 
 def _plain_layout(model: nn.Module) -> None:

@@ -30,13 +30,15 @@ from .._core.random import generator
 from .._core.result import Result
 from .base import as_operator
 
-__all__ = ["top_eigenvalues", "bottom_eigenvalues"]
+__all__ = ["top_eigenvalues", "bottom_eigenvalues", "extreme_eigenvalues"]
 
 
 def top_eigenvalues(op, k: int = 1, *, tol: float = 1e-6, atol: float = 0.0, seed: int = 0,
                     max_steps: int | None = None, which: str = "largest",
                     return_eigenvectors: bool = False) -> Result:
-    """The k algebraically largest (``which="largest"``) or smallest eigenvalues of ``op``.
+    """The k algebraically largest (``which="largest"``) or smallest eigenvalues of ``op``, or both
+    ends from one Krylov space (``which="both"``: value = [λ_1..λ_k (largest), λ_n..λ_{n−k+1} (smallest)],
+    each converged once its error bound is ≤ max(tol·max|ρ|, atol), relative to the spectral radius).
 
     Args:
         op: a :class:`CurvatureOperator` (or a dense symmetric matrix).
@@ -51,27 +53,33 @@ def top_eigenvalues(op, k: int = 1, *, tol: float = 1e-6, atol: float = 0.0, see
         Result with value = [λ_1, ..., λ_k] (descending for "largest", ascending for "smallest"),
         extra = residuals, error_bounds, converged (all) / converged_each, num_matvecs.
     """
-    if which not in ("largest", "smallest"):
-        raise ValueError("which must be 'largest' or 'smallest'")
+    if which not in ("largest", "smallest", "both"):
+        raise ValueError("which must be 'largest', 'smallest' or 'both'")
     op = as_operator(op)
     n = op.shape[0]
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in [1, {n}]")
+    if not 1 <= k <= (n // 2 if which == "both" else n):
+        raise ValueError(f"k must be in [1, {n // 2 if which == 'both' else n}]")
     max_steps = min(n, 100 + 10 * k) if max_steps is None else min(n, max_steps)
     gen = generator(seed)
     q0 = torch.randn(n, generator=gen, dtype=torch.float64).to(op.device)
 
     def wanted(theta):
         idx = np.argsort(theta)
+        if which == "both":
+            return np.concatenate([idx[::-1][:k], idx[:k]])
         return idx[::-1][:k] if which == "largest" else idx[:k]
 
+    def allowed(values):
+        scale = np.full(len(values), np.max(np.abs(values))) if which == "both" else np.abs(values)
+        return np.maximum(tol * scale, atol)
+
     def stop(alpha, beta):
-        if len(alpha) < k:
+        if len(alpha) < (2 * k if which == "both" else k):
             return False
         theta, S = _tridiag_eigh(alpha, beta[:-1])
         idx = wanted(theta)
         res = abs(beta[-1]) * np.abs(S[-1, idx])
-        return bool(np.all(_bounds(theta, idx, res) <= np.maximum(tol * np.abs(theta[idx]), atol)))
+        return bool(np.all(_bounds(theta, idx, res) <= allowed(theta[idx])))
 
     run_to_end = tol <= 0 and atol <= 0
     alpha, beta, Q, W = lanczos(op, q0, max_steps, generator=gen, stop=None if run_to_end else stop,
@@ -88,7 +96,7 @@ def top_eigenvalues(op, k: int = 1, *, tol: float = 1e-6, atol: float = 0.0, see
     theta_all = theta.copy()
     theta_all[idx] = rho_np
     bounds = _bounds(theta_all, idx, resid)
-    conv = bounds <= np.maximum(tol * np.abs(rho_np), atol)
+    conv = bounds <= allowed(rho_np)
     extra = {"residuals": resid.tolist(), "error_bounds": bounds.tolist(), "converged": bool(conv.all()),
              "converged_each": conv.tolist(), "num_matvecs": len(alpha),
              "ritz_values": np.sort(theta)[::-1].tolist()}
@@ -96,7 +104,7 @@ def top_eigenvalues(op, k: int = 1, *, tol: float = 1e-6, atol: float = 0.0, see
         extra["eigenvectors"] = Y
     settings = {**op.settings, "method": "lanczos-full-reorth", "k": k, "which": which, "tol": tol,
                 "atol": atol, "seed": seed, "max_steps": max_steps}
-    name = "top_eigenvalues" if which == "largest" else "bottom_eigenvalues"
+    name = {"largest": "top_eigenvalues", "smallest": "bottom_eigenvalues", "both": "extreme_eigenvalues"}[which]
     return Result(name, rho_np.tolist(), None, settings, extra)
 
 
@@ -106,6 +114,11 @@ def bottom_eigenvalues(op, k: int = 1, **kwargs) -> Result:
     Near-zero eigenvalues are hard to resolve relatively: pass ``atol`` (e.g. 1e-6·λ_max).
     """
     return top_eigenvalues(op, k, which="smallest", **kwargs)
+
+
+def extreme_eigenvalues(op, k: int = 1, **kwargs) -> Result:
+    """The k largest and k smallest eigenvalues from one Lanczos run; see :func:`top_eigenvalues`."""
+    return top_eigenvalues(op, k, which="both", **kwargs)
 
 
 def lanczos(op, q0: torch.Tensor, steps: int, *, generator: torch.Generator | None = None, stop=None,

@@ -3,6 +3,8 @@
     slice_1d:    L(θ + α d),           α on a grid
     slice_2d:    L(θ + α d₁ + β d₂),    (α, β) on a grid
     interpolate: L((1 − t) θ_a + t θ_b) along the segment between two models
+    eigenvalue_ratio_map: |λ_min/λ_max| of the Hessian at θ + α d₁ + β d₂ on a (coarse) grid
+                 (Li et al. 2018, Fig. 7)
 
 Directions: :mod:`.directions` (filter-normalized Gaussian by default). On accelerators grid points go through one vmapped forward
 pass per ``points_per_batch`` parameter sets (default 32); on a CPU (default 1) they are
@@ -10,6 +12,7 @@ evaluated one by one on a private copy of the model. The caller's model is left 
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import numpy as np
@@ -19,12 +22,14 @@ from torch import nn
 from .._core.params import ParamSpace, lerp_buffers
 from .._core.result import Result
 from .._core.risk import Evaluator
-from .._core.state import snapshot
+from .._core.state import mode_settings, snapshot
+from ..curvature.lanczos import extreme_eigenvalues
+from ..curvature.operator import hessian
 from .alignment import weight_matching
 from .barrier import barrier
 from .directions import landscape_directions
 
-__all__ = ["slice_1d", "slice_2d", "interpolate"]
+__all__ = ["slice_1d", "slice_2d", "interpolate", "eigenvalue_ratio_map"]
 
 
 def _grid(span, steps):
@@ -105,3 +110,48 @@ def interpolate(model_a: nn.Module, model_b: nn.Module, loss_fn: Callable, data,
         extra["error_barrier"] = None if err is None else barrier(ts, err)
     settings = _settings(ev, {"span": list(span), "steps": steps, "align": align})
     return Result("linear_interpolation", loss, None, settings, extra)
+
+
+def eigenvalue_ratio_map(model: nn.Module, loss_fn: Callable, data, *, directions="filter-normalized-gaussian",
+                         span=(-1.0, 1.0), steps: int = 5, seed: int = 0, params="weights", mode: str = "eval",
+                         tol: float = 1e-2, max_steps: int = 60) -> Result:
+    """|λ_min/λ_max| of the Hessian at θ + α d₁ + β d₂ on a steps × steps grid (Li et al. 2018, Fig. 7).
+
+    Li et al. map this ratio over their 2-D slice: near 0 the slice point is locally convex (negative
+    curvature negligible next to positive), large values mean strong negative curvature. As in their
+    code (``hess_vec_prod.min_max_hessian_eigs``: ``p.dim() > 1``, ``net.eval()``) the Hessian is that
+    of the weights with more than one dimension (``params="weights"``; biases and BN affine parameters
+    held fixed), or of ``params`` given as names (None: all). The directions are :func:`slice_2d`'s
+    (same ``directions`` and ``seed`` give the same slice). Both extreme eigenvalues come from one
+    Lanczos run (at most ``max_steps`` products), each to ``tol`` of the spectral radius (Li et al.:
+    ``eigsh(tol=1e-2)``).
+
+    value[i][j] = |λ_min/λ_max| at (alphas[i], betas[j]); extra: alphas, betas, lambda_min,
+    lambda_max, converged, num_matvecs.
+    """
+    d1, d2 = landscape_directions(model, directions, num=2, seed=seed, loss_fn=loss_fn, data=data, mode=mode)
+    space = ParamSpace(model)
+    theta = space.flatten(snapshot(model)[0])
+    which = "weights (dim > 1)" if params == "weights" else "all" if params is None else list(params)
+    if params == "weights":
+        params = [n for n, sh in zip(space.names, space.shapes) if len(sh) > 1]
+    net = copy.deepcopy(model)
+    named = dict(net.named_parameters())
+    grid = _grid(span, steps)
+    lam_min, lam_max, conv, products = (np.zeros((steps, steps)) for _ in range(4))
+    for i, a in enumerate(grid):
+        for j, b in enumerate(grid):
+            with torch.no_grad():
+                for n, t in space.unflatten(theta + float(a) * d1 + float(b) * d2).items():
+                    named[n].copy_(t)
+            r = extreme_eigenvalues(hessian(net, loss_fn, data, params=params, mode=mode), k=1, tol=tol,
+                                    max_steps=max_steps, seed=seed)
+            lam_max[i, j], lam_min[i, j] = r.value
+            conv[i, j], products[i, j] = r.extra["converged"], r.extra["num_matvecs"]
+    ratio = np.abs(lam_min) / np.where(lam_max > 0, lam_max, np.nan)
+    settings = {**mode_settings(model, mode), "directions": directions if isinstance(directions, str) else "given",
+                "span": list(span), "steps": steps, "seed": seed, "tol": tol, "max_steps": max_steps,
+                "params": which}
+    return Result("eigenvalue_ratio_map", ratio, None, settings,
+                  {"alphas": grid, "betas": grid, "lambda_min": lam_min, "lambda_max": lam_max,
+                   "converged": conv.astype(bool), "num_matvecs": int(products.sum())})

@@ -1,0 +1,1 @@
+"""See :mod:`dlscope.measure` for the map of the families."""
