@@ -28,7 +28,7 @@ architecture, data shapes, batch size, budget, evaluation schedule, loss, dtype 
 """
 from __future__ import annotations
 
-import math
+import contextlib
 import time
 from typing import Callable
 
@@ -38,14 +38,14 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ..data.dataset import Dataset
 from .augment import augment
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import read_checkpoint, save_checkpoint
 from .config import FAST_PATH, TrainConfig
 from .fastpath import config_record
-from .loop import RunResult, loss_function
+from .loop import RunResult, divergence, loss_function
 from .rundir import RunDir, environment
 from .schedules import learning_rate
 from .vmapped import DropoutSites, functional_base, sgd_step
-from .._io import read_json, write_json
+from .._io import json_digest, to_jsonable, write_json
 
 __all__ = ["fit_replicas", "check_replicas"]
 
@@ -85,40 +85,39 @@ def check_replicas(models: list, datasets: list, configs: list) -> None:
 
 def _record(model: nn.Module, ds: Dataset, cfg: TrainConfig, extra: dict | None) -> dict:
     """The run's config.json, as ``fit`` writes it (a test keeps the two equal)."""
-    return {"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
+    return to_jsonable({"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
             "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
-                      "parameters": sum(p.numel() for p in model.parameters())}, **(extra or {})}
+                      "parameters": sum(p.numel() for p in model.parameters())}, **(extra or {})})
 
 
 class _Replica:
-    """One replica's bookkeeping: its run directory, optimizer (for checkpoints), metrics and state."""
+    """One replica's bookkeeping: its run directory (restored as ``fit`` restores it: every file verified,
+    see :meth:`RunDir.restore`), optimizer (for checkpoints), metrics, initial loss and stopping state.
+    Call under the run directory's lock."""
 
     def __init__(self, model, ds, cfg, run_dir, extra, index, k):
         self.model, self.ds, self.cfg, self.index = model, ds, cfg, index
         self.rd = RunDir(run_dir) if run_dir is not None else None
         self.opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                                    weight_decay=cfg.weight_decay)
-        self.step, self.metrics, self.resumed_from, self.result = 0, [], None, None
-        self.steps_to_fit, self.diverged, self.note = None, False, f"trained as replica {index + 1} of {k} (vmapped)"
+        self.step, self.metrics, self.resumed_from, self.result, self.recovered = 0, [], None, None, None
+        self.note, self.initial_loss = f"trained as replica {index + 1} of {k} (vmapped)", None
         self.loss_count, self.lr = 0, cfg.lr
-        if self.rd is None:
-            return
-        record = _record(model, ds, cfg, extra)
-        self.rd.check_config(record)
-        if self.rd.finished() and self.rd.checkpoint.exists():
-            load_checkpoint(self.rd.checkpoint, model, self.opt)
-            s = read_json(self.rd.summary)
-            self.result = RunResult(self.rd.read_metrics(), s["final"], s["steps_to_fit"], s["steps"], self.rd.path,
-                                    None, s.get("wall_time_s", 0.0), s.get("diverged", False), s.get("notes", []))
-        elif self.rd.checkpoint.exists():
-            self.step, _ = load_checkpoint(self.rd.checkpoint, model, self.opt)
-            self.metrics = self.rd.read_metrics(upto_step=self.step)
-            self.rd.rewrite_metrics(self.metrics)
-            self.resumed_from = self.step
-            self.steps_to_fit = next((m["step"] for m in self.metrics if self.reached(m)), None)
-            self.diverged = any(not math.isfinite(float(m["train_loss"])) for m in self.metrics)
-        else:
-            self.rd.start(record, environment(str(cfg.device), cfg.dtype, ds.hash))
+        self.record = _record(model, ds, cfg, extra)
+        if self.rd is not None:
+            state = self.rd.restore(self.record, model, self.opt)
+            self.recovered, self.initial_loss = state.recovered, state.extra.get("initial_loss")
+            if state.summary is not None:  # finished, verified
+                s = state.summary
+                self.result = RunResult(state.metrics, s["final"], s["steps_to_fit"], s["steps"], self.rd.path, None,
+                                        s.get("wall_time_s", 0.0), s.get("diverged", False), s.get("notes", []),
+                                        s.get("diverged_reason"), state.recovered)
+            elif state.resumed:
+                self.step, self.metrics, self.resumed_from = state.step, state.metrics, state.step
+            else:
+                self.rd.start(self.record, environment(str(cfg.device), cfg.dtype, ds.hash))
+        self.steps_to_fit = next((m["step"] for m in self.metrics if self.reached(m)), None)
+        self.why = next((w for m in self.metrics if (w := divergence(m, self.initial_loss))), None)
 
     def reached(self, m: dict) -> bool:
         c = self.cfg
@@ -137,8 +136,17 @@ def fit_replicas(models: list, datasets: list, configs: list, *, run_dirs: list 
     for m in models:
         m.to(device=device, dtype=dtype)
     dss = [d.to(device) for d in datasets]
-    reps = [_Replica(models[r], dss[r], configs[r], None if run_dirs is None else run_dirs[r],
-                     None if extra_configs is None else extra_configs[r], r, k) for r in range(k)]
+    with contextlib.ExitStack() as locks:  # each run directory under its lock, as fit holds it
+        for d in run_dirs or ():
+            locks.enter_context(RunDir(d).lock())
+        reps = [_Replica(models[r], dss[r], configs[r], None if run_dirs is None else run_dirs[r],
+                         None if extra_configs is None else extra_configs[r], r, k) for r in range(k)]
+        return _train(reps, models, dss, configs, progress)
+
+
+def _train(reps: list, models: list, dss: list, configs: list, progress) -> list[RunResult]:
+    k, cfg0 = len(reps), configs[0]
+    device, dtype = torch.device(cfg0.device), _DTYPES[cfg0.dtype]
     loss_fn = loss_function(cfg0.loss, dss[0].num_classes)
     n, B = dss[0].n_train, min(cfg0.batch_size, dss[0].n_train)
     spe, max_steps, eval_every = cfg0.budget(n)
@@ -162,7 +170,7 @@ def fit_replicas(models: list, datasets: list, configs: list, *, run_dirs: list 
     t0, perms = time.perf_counter(), {}
     while True:
         for rep in reps:
-            if rep.result is None and (rep.step >= max_steps or rep.steps_to_fit is not None or rep.diverged):
+            if rep.result is None and (rep.step >= max_steps or rep.steps_to_fit is not None or rep.why):
                 _finish(rep, params, momentum, time.perf_counter() - t0, k)
         live = [rep.step for rep in reps if rep.result is None]
         if not live:
@@ -185,6 +193,8 @@ def fit_replicas(models: list, datasets: list, configs: list, *, run_dirs: list 
         loss_sums = torch.where(active, loss_sums + losses.detach().float(), loss_sums)
         for rep in reps:
             if bool(active[rep.index]):
+                if rep.step == 0:
+                    rep.initial_loss = float(losses[rep.index].detach())  # L₀: the divergence rule's reference
                 rep.step, rep.loss_count, rep.lr = rep.step + 1, rep.loss_count + 1, lrs[rep.index]
         if progress is not None:
             progress(t + 1, max_steps)
@@ -236,11 +246,13 @@ def _evaluate_and_save(reps, at_eval, base, params, momentum, data, loss_fn, los
         loss_sums[r], rep.loss_count = 0.0, 0
         if rep.reached(row):
             rep.steps_to_fit = rep.step
-        rep.diverged = not math.isfinite(tr_loss[r])
+        rep.why = divergence(row, rep.initial_loss)
         if rep.rd is not None:
             rep.rd.append_metrics(row)
             _materialize(rep, params, momentum)
-            save_checkpoint(rep.rd.checkpoint, rep.model, rep.opt, rep.step)
+            save_checkpoint(rep.rd.checkpoint, rep.model, rep.opt, rep.step,
+                            {"initial_loss": rep.initial_loss, "config_sha256": json_digest(rep.record),
+                             **rep.rd.metrics_record()})
 
 
 def _materialize(rep: "_Replica", params: dict, momentum: dict) -> None:
@@ -255,15 +267,19 @@ def _materialize(rep: "_Replica", params: dict, momentum: dict) -> None:
 
 
 def _finish(rep: "_Replica", params: dict, momentum: dict, wall: float, k: int) -> None:
-    """The replica's summary.json and RunResult (wall time: its share of the group's)."""
+    """The replica's summary.json (as ``fit`` writes it, digests included) and RunResult (wall time: its
+    share of the group's)."""
     final = dict(rep.metrics[-1]) if rep.metrics else {}
-    notes = [rep.note]
-    if rep.rd is not None:
-        write_json(rep.rd.summary, {"final": final, "steps_to_fit": rep.steps_to_fit, "steps": rep.step,
-                                    "fitted": rep.steps_to_fit is not None, "diverged": rep.diverged,
-                                    "wall_time_s": wall / k, "notes": notes})
-    rep.result = RunResult(rep.metrics, final, rep.steps_to_fit, rep.step, rep.rd.path if rep.rd else None,
-                           rep.resumed_from, wall / k, rep.diverged, notes)
+    notes, rd = [rep.note], rep.rd
+    if rd is not None:
+        write_json(rd.summary, {"final": final, "steps_to_fit": rep.steps_to_fit, "steps": rep.step,
+                                "fitted": rep.steps_to_fit is not None, "diverged": rep.why is not None,
+                                "diverged_reason": rep.why, "initial_loss": rep.initial_loss, "wall_time_s": wall / k,
+                                "notes": notes, "config_sha256": json_digest(rep.record),
+                                "checkpoint_sha256": read_checkpoint(rd.checkpoint)[1]["meta_sha256"],
+                                **rd.metrics_record()}, digest=True)
+    rep.result = RunResult(rep.metrics, final, rep.steps_to_fit, rep.step, rd.path if rd else None,
+                           rep.resumed_from, wall / k, rep.why is not None, notes, rep.why, rep.recovered)
 
 
 def _load_back(reps: list, params: dict) -> None:
