@@ -71,6 +71,9 @@ class SubmititExecutor:
                     jobs = [self._ex.submit(fn, *args) for _, fn, args in items]
             else:
                 jobs = [self._ex.submit(fn, *args) for _, fn, args in items]
+        if self.cluster == "local":  # submitit waits 15 s for a result file that a network filesystem
+            for job in jobs:         # may show late; a local job's is there at once or never (killed)
+                job._results_timeout_s = 1
         self._running += [(fut, job) for (fut, _, _), job in zip(items, jobs)]
 
     def submit(self, fn: Callable, *args) -> Future:
