@@ -32,8 +32,7 @@ import torch  # noqa: E402
 from dlscope import data as D  # noqa: E402
 from dlscope import models as M  # noqa: E402
 from dlscope.sweep import SweepSpec, make_executor, run_sweep  # noqa: E402
-from dlscope.train import TrainConfig, fit  # noqa: E402
-from dlscope.train.replicas import fit_replicas  # noqa: E402
+from dlscope.train import TrainConfig, fit, fit_replicas  # noqa: E402
 
 CELL = dict(n_train=500, n_test=500, model="mlp", depth=1, batch_size=64, max_steps=200, eval_every=50,
             variants=("true_labels",), fractions=(0.0,))

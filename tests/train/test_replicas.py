@@ -13,8 +13,7 @@ import torch
 
 from dlscope import data as D
 from dlscope import models as M
-from dlscope.train import TrainConfig, fit
-from dlscope.train.replicas import check_replicas, fit_replicas
+from dlscope.train import TrainConfig, check_replicas, fit, fit_replicas
 
 
 @pytest.fixture(scope="module")

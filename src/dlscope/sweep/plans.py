@@ -23,8 +23,7 @@ from .. import data as D
 from .. import models
 from ..experiments import get, keskar2017, make_config, zhang2017
 from ..experiments.recipe import load_dataset, size_kwargs
-from ..train import TrainConfig
-from ..train.replicas import check_replicas, fit_replicas
+from ..train import TrainConfig, check_replicas, fit_replicas
 
 __all__ = ["PLANS", "REPLICA_KEYS", "SubRun", "plan", "train_group", "HEADLINE"]
 
