@@ -76,6 +76,9 @@ def errorbar_panels(cells: list[dict], columns: list[str], grid_keys: list[str],
             if dots:
                 ax.plot([d[0] + shift for d in dots], [d[1] for d in dots], ".", color=f"C{j}", alpha=0.35)
         ax.set_title(col + (" (fraction of seeds held)" if col.startswith("claim:") else ""), fontsize=9)
+        if not any((c.get(col) or {}).get("mean") is not None or "counts" in (c.get(col) or {}) for c in cells):
+            ax.text(0.5, 0.5, "no value in any cell\n(e.g. target never reached)", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8, color="0.4")
         if x:
             ax.set_xlabel(x)
             vals = [c[x] for c in cells]
