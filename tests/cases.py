@@ -221,4 +221,3 @@ def jacobian_heavy(seed: int = 0):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(20, 600), nn.ReLU(), nn.Linear(600, 10))
     return model, torch.randn(16, 20, generator=torch.Generator().manual_seed(seed))
-
