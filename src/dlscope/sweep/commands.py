@@ -98,7 +98,7 @@ def cmd_table(args) -> int:
     except ConfigError as e:
         return _error(str(e))
     if args.format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        return _error("--format parquet needs pyarrow (pip install pyarrow); csv and md need nothing more")
+        return _error("--format parquet needs pyarrow: pip install 'dlscope[parquet]' (csv and md need nothing more)")
     rows = table_rows(args.sweep, spec)
     missing = missing_tasks(args.sweep, spec)
     if missing:
