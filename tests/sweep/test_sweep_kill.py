@@ -8,7 +8,7 @@ SGD steps a task with a checkpoint every 10).
   with it, and the same command run again completes the same table.
 
 Counts (kills tried / sweeps completed with a table identical to the uninterrupted one), run
-repeatedly on the dev machine: worker kill 8/8, driver kill 8/8 (each test run 8 times in a loop,
+repeatedly on the dev machine: worker kill 6/6, driver kill 6/6 (each test run 6 times in a loop,
 2 cores shared with other jobs).
 """
 import os
