@@ -1,7 +1,7 @@
 """Ray Core as a sweep engine (``pip install dlscope[ray]``): each unit of work is one Ray task.
 
 ``RayExecutor(address="HOST:PORT")`` joins an existing cluster; without an address it starts a
-local one with ``workers × threads`` CPUs (no dashboard) and stops it at ``shutdown``. A Ray
+local one with ``workers × threads`` CPUs on 127.0.0.1 (no dashboard) and stops it at ``shutdown``. A Ray
 session already initialized in this process is used as it is (and left running). Every task asks
 for ``threads`` CPUs, so Ray never places more tasks on a node than its cores allow, and runs in a
 worker whose environment has ``OMP_WAIT_POLICY=PASSIVE`` and the thread count before torch loads
@@ -42,7 +42,9 @@ class RayExecutor:
         if not ray.is_initialized():
             kw = dict(runtime_env=env, log_to_driver=False, configure_logging=False)
             if address is None:
-                ray.init(address="local", num_cpus=self.workers * self.threads, include_dashboard=False, **kw)
+                # a cluster of this machine only: its services listen on 127.0.0.1, not the network
+                ray.init(address="local", num_cpus=self.workers * self.threads, include_dashboard=False,
+                         _node_ip_address="127.0.0.1", **kw)
             else:
                 ray.init(address=address, **kw)
             self._owned = True
