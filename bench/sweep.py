@@ -11,7 +11,9 @@ the speed-up is sequential time / vmapped time (target ≥ 3 for k = 8 on 2 core
 alternated, the order flipped between reps, and the medians compared.
 
 Absolute seconds on a shared machine mean little; the ratios are the result. The load average is
-printed before and after.
+printed before and after. Run part 2 with ``--threads 1`` as well: on a busy 2-core machine a
+sequential fit with 2 torch threads waits on its second thread at every op, which inflates the
+speed-up (measured 2026-11-29, load ≈ 2.5: k = 8 gave 11× with 2 threads, 2.2× with 1 thread, 3 reps).
 
     PYTHONPATH=src .venv/bin/python bench/sweep.py [--cells 24] [--ks 2,4,8,16] [--steps 200] [--reps 1]
                                                    [--threads 2] [--skip-sweep] [--skip-replicas]
