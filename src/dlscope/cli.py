@@ -1,4 +1,4 @@
-"""``dlscope`` command line: list | run | measure | verify | data.
+"""``dlscope`` command line: list | run | measure | verify | data | sweep | table | report | export.
 
     dlscope list
     dlscope run PRESET [--set key=value ...] [--quick] [--device cpu|cuda] [--out DIR]
@@ -8,6 +8,7 @@
     dlscope verify OUT
     dlscope data fetch NAME [--root DIR] [--mirror URL] [--format binary|python|npz] [--deadline S] [--min-rate B]
     dlscope data list [--root DIR]
+    dlscope sweep PRESET [--grid K=V1,V2 ...] [--seeds N] [--executor local|ray|slurm]; table|report|export (-h)
 
 Exit codes: 0 done; 1 the run finished but is not trustworthy (diverged runs: claims not evaluable)
 or could not finish (disk full), or ``verify`` found damage; 2 a user error (bad value, bad
@@ -28,9 +29,11 @@ import json
 import errno
 import os
 import sys
+from importlib import import_module
 from pathlib import Path
 
 from ._version import __version__
+from .sweep.cli_args import add_parsers as add_sweep_parsers  # argparse only: --help stays instant
 
 ENV_HELP = """environment:
   DLSCOPE_THREADS=N   torch threads (keep threads × concurrent jobs ≤ cores)
@@ -57,8 +60,7 @@ def planned_subruns(name: str, config) -> int | None:
     """How many nets preset ``name`` trains with ``config`` (None when unknown)."""
     from .experiments import get
 
-    count = get(name).subruns
-    return count(config) if count else None
+    return get(name).subruns(config) if get(name).subruns else None
 
 
 def _progress(out: Path | None = None, total: int | None = None):
@@ -105,9 +107,7 @@ class _RunHelp(argparse.Action):
 def cmd_list(args) -> int:
     from .experiments import discover
 
-    presets = discover()
-    for name in sorted(presets):
-        p = presets[name]
+    for name, p in sorted(discover().items()):
         print(f"{name:34s} {p.title}  [claims: {'; '.join(p.claim_lines())}]")
     return 0
 
@@ -152,8 +152,7 @@ def cmd_run(args) -> int:
     claims = summary.get("claims", [])
     for c in claims:
         tag = c.get("status", "held" if c.get("held") else "not held").upper()
-        kind = " (control)" if c.get("kind") == "control" else ""
-        print(f"[{tag}]{kind} {c['claim']}")
+        print(f"[{tag}]{' (control)' if c.get('kind') == 'control' else ''} {c['claim']}")
     held, evaluable, total = count_held(claims)
     print(f"claims held: {held}/{total}" + (f" ({total - evaluable} not evaluable)" if evaluable < total else ""))
     print(f"report: {out / 'report.html'}  (also {out / 'report.md'}, summary {out / 'summary.json'})")
@@ -294,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop a server slower than this, averaged over 30 s (default 50000)")
     ls = dsub.add_parser("list", help="which datasets are present")
     ls.add_argument("--root", default=None, help="data folder (default $DLSCOPE_DATA or ~/.cache/dlscope)")
+    add_sweep_parsers(sub, ENV_HELP)  # sweep | table | report | export: each sets args.handler, the module to run
     return ap
 
 
@@ -316,8 +316,8 @@ def main(argv=None) -> int:
     if err:
         return _error(err)
     try:
-        return {"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "verify": cmd_verify,
-                "data": cmd_data}[args.cmd](args)
+        return ({"list": cmd_list, "run": cmd_run, "measure": cmd_measure, "verify": cmd_verify,
+                 "data": cmd_data}.get(args.cmd) or import_module(args.handler).main)(args)
     except KeyboardInterrupt:
         out = getattr(args, "resolved_out", None)
         where = f" from {out}" if args.cmd == "run" and out is not None else ""
