@@ -15,7 +15,7 @@ def quick(tmp_path_factory):
 def test_report_files_and_table(quick):
     out, s = quick
     assert s["figures"] == ["figures/figure1.png"]
-    assert len(s["table"]) == 9  # 5 variants + 4 intermediate corruption levels, one seed
+    assert len(s["table"]) == 6  # 5 variants + 1 intermediate corruption level (quick: p = 0, 0.4, 1), one seed
     assert (out / "figures/figure1.png").stat().st_size > 20_000
     for run in ("true_labels", "random_labels_p0.4", "gaussian"):
         assert (out / "runs" / f"{run}_seed0" / "checkpoint.safetensors").exists()
@@ -39,8 +39,8 @@ def test_claims_follow_from_the_table(quick):
 
 
 def test_the_phenomena(quick):
-    # Margins from the spread of quick runs (seeds 0–2 on this CPU): slowdown 1.9–2.3, test error at
-    # p = 0 0.09–0.11 and at p = 1 0.88–0.92; the asserted bounds leave 2–3× that room.
+    # Margins from the spread of quick runs (n = 1200; seeds 0–2 on this CPU): slowdown 1.43–1.80, test
+    # error at p = 0 0.158–0.188, at p = 0.4 0.514–0.541 and at p = 1 0.898–0.910; the bounds sit outside.
     _, s = quick
     by = {r["run"]: r for r in s["table"]}
     assert all(r["train_acc"] >= 0.99 for r in s["table"])

@@ -72,7 +72,7 @@ class Config:
         recipe(self, seed=self.seeds[0])
 
 
-QUICK = dict(n_train=2000, n_test=1000, max_steps=4000, eval_every=25, seeds=(0,))
+QUICK = dict(n_train=1200, n_test=1000, fractions=(0.0, 0.4, 1.0), max_steps=4000, eval_every=25, seeds=(0,))
 
 CLAIMS = declare(
     fit=ClaimSpec("every variant — true, random and partially random labels, shuffled, random and Gaussian "
