@@ -75,7 +75,7 @@ class Config:
         recipe(self, seed=self.seeds[0])
 
 
-QUICK = dict(n_train=1000, n_test=1000, depth=20, max_steps=500, eval_every=100, grid=11, slice_examples=500,
+QUICK = dict(n_train=1000, n_test=1000, depth=14, max_steps=400, eval_every=100, grid=9, slice_examples=400,
              curvature_grid=3, curvature_examples=128, curvature_steps=20)
 
 CLAIMS = declare(
