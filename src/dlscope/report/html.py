@@ -13,7 +13,7 @@ from pathlib import Path
 from .format import STATUS_COLORS, fmt, status_of
 from .markdown import summary_line
 
-__all__ = ["report_html"]
+__all__ = ["report_html", "figures_html"]
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328}
 table{border-collapse:collapse;font-size:90%;width:100%}td,th{border:1px solid #d0d7de;padding:4px 6px;
@@ -57,14 +57,7 @@ def report_html(summary: dict, out: Path, config: dict | None = None, env: dict 
     table = summary.get("table", [])
     if table:
         parts += ["<h2>Results</h2>", _table(table, list(dict.fromkeys(k for row in table for k in row)))]
-    captions = summary.get("captions", {})
-    if summary.get("figures"):
-        parts.append("<h2>Figures</h2>")
-    for f in summary.get("figures", []):
-        data = base64.b64encode((Path(out) / f).read_bytes()).decode()
-        cap = captions.get(f, f)
-        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(cap)}">'
-                     f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+    parts += figures_html(summary, out)
     if config is not None:
         parts += ["<h2>Configuration</h2>", "<pre>" + html.escape("\n".join(
             f"{k} = {v}" for k, v in config.get("config", {}).items())) + "</pre>"]
@@ -75,3 +68,14 @@ def report_html(summary: dict, out: Path, config: dict | None = None, env: dict 
     title = html.escape(str(summary.get("preset", "")))
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style></head>'
             f"<body>{''.join(parts)}</body></html>")
+
+
+def figures_html(summary: dict, out) -> list[str]:
+    """The "Figures" section: each PNG of ``summary["figures"]`` (paths under ``out``) inlined with its caption."""
+    captions, figures = summary.get("captions", {}), summary.get("figures", [])
+    parts = ["<h2>Figures</h2>"] if figures else []
+    for f in figures:
+        data = base64.b64encode((Path(out) / f).read_bytes()).decode()
+        cap = html.escape(captions.get(f, f))
+        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{cap}"><figcaption>{cap}</figcaption></figure>')
+    return parts

@@ -9,12 +9,11 @@ the configuration and the environment.
 """
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
 from .format import fmt
-from .html import _CSS, _table
+from .html import _CSS, _table, figures_html
 from .markdown import table_markdown
 
 __all__ = ["measurement_markdown", "measurement_html", "MEASURE_COLORS"]
@@ -95,14 +94,7 @@ def measurement_html(summary: dict, out: Path, config: dict | None = None, env: 
     if summary.get("per_layer"):
         parts += ["<h2>Per layer</h2>", _table(_renamed(summary["per_layer"], _LAYER_KEYS), list(_LAYER_KEYS.values()),
                                                "layers")]
-    captions = summary.get("captions", {})
-    if summary.get("figures"):
-        parts.append("<h2>Figures</h2>")
-    for f in summary.get("figures", []):
-        data = base64.b64encode((Path(out) / f).read_bytes()).decode()
-        cap = captions.get(f, f)
-        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(cap)}">'
-                     f"<figcaption>{esc(cap)}</figcaption></figure>")
+    parts += figures_html(summary, out)
     parts.append("<h2>Settings</h2>")
     parts += [f"<details><summary>{esc(e['measure'])}: {esc(e['quantity'])}</summary><pre>"
               + esc("\n".join(f"{k} = {fmt(v)}" for k, v in e.get("settings", {}).items())) + "</pre></details>"
