@@ -178,11 +178,12 @@ def stub_savefig(self, path, **kw):
 # --- issue 12 (sweeps): cells of zhang2017 small enough for a sweep of a few cells in a test ------------
 # SWEEP_TINY: one true-label run of a 4-unit MLP on 64 examples of the Gaussian mixture (generated in
 # milliseconds: mnist1d's generator costs every fresh worker ≈ 3.5 s), 20 SGD steps (≈ 0.4 s a cell with
-# its figures). SWEEP_KILL: a 16-unit MLP on 256 examples, 120 steps with a checkpoint every 10
-# (≈ 0.6 s a cell): long enough to SIGKILL a worker between two checkpoints of one cell.
+# its figures). SWEEP_KILL: a 16-unit MLP on 256 examples, 600 steps with a checkpoint every 10
+# (≈ 3 s a cell quiet): the window in which a poller sees a cell mid-training must survive a loaded
+# 2-core CI machine (at 120 steps, ≈ 0.6 s, the Ray kill test missed it under load 3).
 SWEEP_TINY = dict(data="gaussian-mixture", n_train=64, n_test=64, model="mlp", width=4, depth=1, batch_size=32,
                   max_steps=20, eval_every=10, variants=("true_labels",), fractions=(0.0,))
-SWEEP_KILL = dict(SWEEP_TINY, n_train=256, width=16, max_steps=120)
+SWEEP_KILL = dict(SWEEP_TINY, n_train=256, width=16, max_steps=600)
 
 
 # --- issue 14 (items 6 and 9): models for the Hessian index and critical-point searches -------------------------

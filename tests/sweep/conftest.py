@@ -60,7 +60,7 @@ def mid_cell(out: Path, spec: SweepSpec):
     return None
 
 
-def kill_mid_cell(out: Path, spec: SweepSpec, pid_of=lambda pid: pid, timeout: float = 120.0) -> dict:
+def kill_mid_cell(out: Path, spec: SweepSpec, pid_of=lambda pid: pid, timeout: float = 300.0) -> dict:
     """Wait for a process in the middle of a cell, SIGKILL ``pid_of(its pid)``; returns what was killed
     and whether the cell was indeed unfinished once the process was dead (``mid_cell``)."""
     t0 = time.monotonic()

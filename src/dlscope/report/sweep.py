@@ -53,7 +53,7 @@ def _intro(page: dict) -> list[str]:
     st, spec = page.get("status") or {}, page["spec"]
     grid = "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in spec["grid"].items()) or "no grid"
     lines = [f"Preset `{spec['preset']}`{' (--quick)' if spec['quick'] else ''}; grid: {grid}; "
-             f"seeds {spec['seeds']}; overrides: {fmt(spec['set']) or 'none'}.",
+             f"seeds {spec['seeds']}; overrides: {_overrides(spec['set'])}.",
              f"Tasks finished: {page['finished']}/{page['tasks']}" + (f" (executor: {st['executor']})" if st else "") + "."]
     if page["missing"]:
         lines.append(f"Not finished (not in the tables): {', '.join(page['missing'])}.")
@@ -114,3 +114,10 @@ def sweep_html(page: dict, out: Path) -> str:
               "<h2>Sweep</h2><pre>" + esc("\n".join(f"{k} = {fmt(v)}" for k, v in page["spec"].items())) + "</pre>"]
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{esc(page["title"])}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def _overrides(values: dict) -> str:
+    """The --set values as the user wrote them (a list stays a list: fmt would read two numbers as mean ± sd)."""
+    if not values:
+        return "none"
+    return "; ".join(f"{k} = {', '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in values.items())

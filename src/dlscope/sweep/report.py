@@ -76,7 +76,8 @@ def write_sweep_report(out: str | Path, patterns: list[str] | None = None) -> Pa
         page["figures"].append(rel)
         against = f"against {x}" if x else "per cell"
         page["captions"][rel] = (
-            f"Claims {against}: the fraction of seeds in which each held, with the Wilson 95 % interval."
+            f"Claims {against}: the fraction of the seeds where each was evaluable in which it held, with the Wilson "
+            "95 % interval (not drawn where it was evaluable in no seed)."
             if name == "claims" else
             f"Results {against}: mean over seeds with the 95 % confidence interval of the mean (error bars, "
             "Student t) and each seed's value (dots)." + (" Lines: the other grid values." if len(grid_keys) > 1 else ""))

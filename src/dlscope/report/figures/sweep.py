@@ -4,7 +4,8 @@ Each panel plots one column of the aggregated table against the sweep's x axis (
 whose values are all numbers, on a log scale when they span more than a decade; else the cells in
 order), one line per combination of the other grid values: the mean over seeds with error bars of
 the 95 % confidence interval of the mean (t₀.₉₇₅,ₙ₋₁ · sd / √n), and each seed's value as a dot.
-Claims are drawn as the fraction of seeds in which they held, with the Wilson 95 % interval
+Claims are drawn as the fraction of the evaluable seeds in which they held (cells where a claim was
+not evaluable in any seed are left out), with the Wilson 95 % interval
 (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n), z = 1.96.
 """
 from __future__ import annotations
@@ -59,9 +60,9 @@ def errorbar_panels(cells: list[dict], columns: list[str], grid_keys: list[str],
             means, errs, dots = [], [], []
             for xv, c in zip(xs, cs):
                 v = c.get(col) or {}
-                if "counts" in v:
-                    k, m = v["counts"].get("held", 0), v["n"]
-                    lo, hi = wilson(k, m)
+                if "counts" in v:  # over the seeds where the claim was evaluable: "not evaluable" is no failure
+                    k, m = v["counts"].get("held", 0), v["n"] - v["counts"].get("not evaluable", 0)
+                    lo, hi = wilson(k, m) if m else (math.nan, math.nan)
                     means.append(k / m if m else math.nan)
                     errs.append((k / m - lo, hi - k / m) if m else (math.nan, math.nan))
                 else:
@@ -75,10 +76,13 @@ def errorbar_panels(cells: list[dict], columns: list[str], grid_keys: list[str],
                         color=f"C{j}", label=label if len(groups) > 1 else None)
             if dots:
                 ax.plot([d[0] + shift for d in dots], [d[1] for d in dots], ".", color=f"C{j}", alpha=0.35)
-        ax.set_title(col + (" (fraction of seeds held)" if col.startswith("claim:") else ""), fontsize=9)
+        ax.set_title(col + (" (fraction of evaluable seeds held)" if col.startswith("claim:") else ""), fontsize=9)
         if not any((c.get(col) or {}).get("mean") is not None or "counts" in (c.get(col) or {}) for c in cells):
             ax.text(0.5, 0.5, "no value in any cell\n(e.g. target never reached)", ha="center", va="center",
                     transform=ax.transAxes, fontsize=8, color="0.4")
+        elif col.startswith("claim:") and all(_evaluable((c.get(col) or {})) == 0 for c in cells):
+            ax.text(0.5, 0.5, "not evaluable in any seed", ha="center", va="center", transform=ax.transAxes,
+                    fontsize=8, color="0.4")
         if x:
             ax.set_xlabel(x)
             vals = [c[x] for c in cells]
@@ -95,3 +99,8 @@ def errorbar_panels(cells: list[dict], columns: list[str], grid_keys: list[str],
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _evaluable(v: dict) -> int:
+    """Seeds of a cell in which a claim was evaluable (held or not held)."""
+    return v.get("n", 0) - v.get("counts", {}).get("not evaluable", 0) if "counts" in v else 0
