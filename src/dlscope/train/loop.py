@@ -111,18 +111,20 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, *, run_dir: str
     The fast-path options (``amp_bf16``, ``channels_last``, ``compile``) are described in
     :mod:`dlscope.train.fastpath`; what they did goes into ``RunResult.notes``.
     """
+    model.to(device=torch.device(config.device), dtype=_DTYPES[config.dtype])
+    # a bad subset or snapshot plan is refused before anything is written (the size check sees the run's dtype)
+    subset = Subset(model, config.train_only)  # train_only: checked here, frozen during the steps
+    snapshots = Snapshots.plan(config, run_dir, model, config.budget(dataset.n_train)[1])  # θ_t every k steps
     if run_dir is None:
-        return _fit(model, dataset, config, None, extra_config, probes, progress)
-    Subset(model, config.train_only)  # refuse a bad subset or snapshot plan before anything is written
-    Snapshots.plan(config, run_dir, model, config.budget(dataset.n_train)[1])
+        return _fit(model, dataset, config, None, subset, snapshots, extra_config, probes, progress)
     rd = RunDir(run_dir)
     with rd.lock():
-        return _fit(model, dataset, config, rd, extra_config, probes, progress)
+        return _fit(model, dataset, config, rd, subset, snapshots, extra_config, probes, progress)
 
 
-def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, probes, progress) -> RunResult:
+def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], subset: Subset, snapshots: Optional[Snapshots],
+         extra_config, probes, progress) -> RunResult:
     device, dtype = torch.device(cfg.device), _DTYPES[cfg.dtype]
-    model.to(device=device, dtype=dtype)
     ds = dataset.to(device)
     xtr, ytr = ds.x_train.to(dtype), ds.y_train
     xte, yte = ds.x_test.to(dtype), ds.y_test
@@ -132,8 +134,6 @@ def _fit(model, dataset, cfg: TrainConfig, rd: Optional[RunDir], extra_config, p
                           weight_decay=cfg.weight_decay)
     n, B = ds.n_train, min(cfg.batch_size, ds.n_train)
     steps_per_epoch, max_steps, eval_every = cfg.budget(n)
-    subset = Subset(model, cfg.train_only)  # train_only: checked here, frozen during the steps
-    snapshots = Snapshots.plan(cfg, rd.path if rd is not None else None, model, max_steps)  # θ_t every snapshot_every steps (size checked)
 
     full_config = to_jsonable({"train": config_record(cfg), "data": {"name": ds.name, "hash": ds.hash, **ds.meta},
                                "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
