@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-__all__ = ["synthetic_result", "loglog_fit"]
+__all__ = ["synthetic_result", "loglog_fit", "log_m_over_m_slope"]
 
 
 def synthetic_result(description: str, claims, table: list, figures, out: Path, **extra) -> dict:
@@ -33,3 +33,10 @@ def loglog_fit(x, y) -> dict:
     fit = stats.linregress(lx, ly)
     return {"slope": float(fit.slope), "stderr": float(fit.stderr), "intercept": float(fit.intercept),
             "r2": float(fit.rvalue ** 2)}
+
+
+def log_m_over_m_slope(ms) -> float | None:
+    """The slope the rate log m / m itself fits on the grid's m ≥ 2 (the reference a fitted rate is read
+    against: what 'slower than 1/m' looks like); None with fewer than two such m."""
+    ms = sorted({m for m in ms if m > 1})
+    return round(loglog_fit(ms, [np.log(m) / m for m in ms])["slope"], 3) if len(ms) >= 2 else None

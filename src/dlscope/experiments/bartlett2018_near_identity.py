@@ -28,7 +28,7 @@ import torch
 from ..report.figures import save
 from ..report.figures.bartlett2018_near_identity import gradient_figure, rate_figure
 from ..theory import bel_composition, gradient_lower_bound
-from ._depth import loglog_fit, synthetic_result
+from ._depth import log_m_over_m_slope, loglog_fit, synthetic_result
 from .base import Preset, Progress
 from .claims import ClaimSpec, declare
 from .recipe import check_config
@@ -136,12 +136,6 @@ def run(cfg: Config, out: Path, progress: Progress | None = None) -> dict:
     return _report(cfg, rows, profiles, out)
 
 
-def _log_m_over_m_slope(ms) -> float | None:
-    """The slope the rate log m / m itself would fit on the grid (m ≥ 2): what 'slower than 1/m' looks like."""
-    ms = [m for m in ms if m > 1]
-    return round(loglog_fit(ms, [np.log(m) / m for m in ms])["slope"], 3) if len(ms) >= 2 else None
-
-
 def _report(cfg, rows, profiles, out: Path) -> dict:
     fits, per_map = [], {}
     for seed in cfg.seeds:
@@ -157,7 +151,7 @@ def _report(cfg, rows, profiles, out: Path) -> dict:
                          for k in ("uniform", "geometric") if any(f["map"] == name and f["schedule"] == k for f in fits)}
     ok = all(cfg.slope_low <= v["uniform"][0] <= cfg.slope_high for v in per_map.values())
     claims = [CLAIMS["rate"].judge({"slope (mean ± sd over seeds)": per_map,
-                                    "log m / m on the same grid": _log_m_over_m_slope(cfg.ms)}, ok)]
+                                    "log m / m on the same grid": log_m_over_m_slope(cfg.ms)}, ok)]
     worst = max(r["composition_error"] for r in rows)
     claims.append(CLAIMS["composition"].judge({"largest error": worst, "largest Newton residual":
                                                max(r["newton_residual"] for r in rows)}, worst <= cfg.composition_tol))

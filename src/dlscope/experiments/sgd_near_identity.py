@@ -28,7 +28,7 @@ from ..measure import identity_gap
 from ..report.figures import save
 from ..report.figures.sgd_near_identity import gaps_figure
 from ..train import TrainConfig
-from ._depth import loglog_fit
+from ._depth import log_m_over_m_slope, loglog_fit
 from .base import Preset, Progress
 from .claims import ClaimSpec, declare
 from .recipe import check_config, load_dataset, preset_result, train_model
@@ -136,7 +136,7 @@ def _report(cfg, ds, rows, per_block, out: Path) -> dict:
                     "slope (upper bound)": round(upper["slope"], 3), "se (upper)": round(upper["stderr"], 3),
                     "max_i ‖h_i − Id‖_L by depth (lower, mean ± sd)": {
                         d: mean_sd(r["max_lower"] for r in sel if r["depth"] == d) for d in cfg.depths},
-                    "reference slopes": {"1/m": -1.0, "log m / m": _log_m_over_m([r["blocks"] for r in sel])}}
+                    "reference slopes": {"1/m": -1.0, "log m / m": log_m_over_m_slope([r["blocks"] for r in sel])}}
         claims.append(CLAIMS[f"decreases_{tag}"].judge(measured, lower["slope"] + cfg.z * lower["stderr"] < 0))
     low = min(r["train_acc"] for r in rows)
     claims.append(CLAIMS["trained"].judge({"lowest training accuracy": round(low, 4)}, low >= cfg.min_train_acc))
@@ -148,10 +148,6 @@ def _report(cfg, ds, rows, per_block, out: Path) -> dict:
                                      "per-block lower estimates against the block's relative position, deepest net. "
                                      "An open question (seed talk): the claim reports what was measured."})
 
-
-def _log_m_over_m(ms) -> float | None:
-    ms = sorted({m for m in ms if m > 1})
-    return round(loglog_fit(ms, [np.log(m) / m for m in ms])["slope"], 3) if len(ms) >= 2 else None
 
 
 PRESET = Preset(name="sgd-near-identity",
