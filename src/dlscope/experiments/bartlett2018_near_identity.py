@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..report.figures import save
