@@ -173,7 +173,7 @@ def _oracle_invalid(name: str, key: str, raw: str, typ) -> bool:
             return True
         if key in ("target_train_acc", "fit_acc") and not 0 < x <= 1:
             return True
-        if key == "seeds" and not 0 <= x < 2 ** 63:
+        if key == "seeds" and not 0 <= (int(s) if s.lstrip("-").isdigit() else x) < 2 ** 63:  # exact: 2⁶³−1 as a float is 2⁶³
             return True
         if key in ("n_train", "n_test", "width", "widths", "depth", "depths", "batch_size", "batch_sizes",
                    "max_steps", "eval_every") and x < 1:
